@@ -1,0 +1,395 @@
+//! The processing engine: providers write unprocessed entities, a loop claims due entities in
+//! batches, processes them, writes each result in one transaction, and stitches the entities
+//! whose inputs changed. Several processes may run the loop against one PostgreSQL database;
+//! claims make sure each unit of work is done by one of them at a time.
+
+use crate::error::{CatalogError, CatalogResult};
+use crate::processing::{EmittedEntity, ProcessingOutput, Processor, StatusItem};
+use crate::stitch::{content_hash, stitch_entity};
+use crate::store::{self, ReferenceSource, UpsertOutcome};
+use futures_util::StreamExt;
+use portico_model::EntityRef;
+use portico_store::{now_millis, Db, DbConn};
+use rand::Rng;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// What happens to entities that nothing emits any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanStrategy {
+    #[default]
+    Keep,
+    Delete,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Each entity is reprocessed after a random interval in this range (seconds).
+    pub processing_interval: (u64, u64),
+    pub orphan_strategy: OrphanStrategy,
+    pub batch_size: i64,
+    /// Entities processed at once within a batch (reads are I/O).
+    pub concurrency: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            processing_interval: (100, 150),
+            orphan_strategy: OrphanStrategy::Keep,
+            batch_size: 200,
+            concurrency: 16,
+        }
+    }
+}
+
+/// The provider keys of the two built-in providers.
+pub const CONFIG_PROVIDER: &str = "ConfigLocationProvider";
+pub const DATABASE_PROVIDER: &str = "DefaultLocationStore";
+
+#[derive(Clone)]
+pub struct Engine {
+    db: Db,
+    processor: Processor,
+    settings: Arc<EngineSettings>,
+    wake: Arc<Notify>,
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickStats {
+    pub processed: usize,
+    pub stitched: usize,
+}
+
+impl Engine {
+    pub fn new(db: Db, processor: Processor, settings: EngineSettings) -> Self {
+        Self {
+            db,
+            processor,
+            settings: Arc::new(settings),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn processor(&self) -> &Processor {
+        &self.processor
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Wakes the loop early (new work was scheduled).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Replaces everything a provider emits: new entities appear, changed ones are updated,
+    /// and entities it no longer emits are deleted with the children only they emitted.
+    pub async fn apply_full_mutation(
+        &self,
+        source_key: &str,
+        entities: Vec<Value>,
+    ) -> CatalogResult<()> {
+        let source_key = source_key.to_string();
+        let mut emitted = Vec::new();
+        for entity in entities {
+            let entity_ref = EntityRef::of_entity(&entity)
+                .map_err(|e| CatalogError::InvalidInput(e.to_string()))?
+                .to_string();
+            let location_key = entity
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(portico_model::annotations::MANAGED_BY_LOCATION))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            emitted.push(EmittedEntity {
+                entity_ref,
+                entity,
+                location_key,
+            });
+        }
+        self.db
+            .write(move |conn| {
+                let now = now_millis();
+                let source = ReferenceSource::Provider(&source_key);
+                let mut refs = Vec::new();
+                for e in &emitted {
+                    let hash = content_hash(&e.entity);
+                    match store::upsert_emitted_entity(conn, source, e, &hash, now)? {
+                        UpsertOutcome::Conflict { existing_location_key } => {
+                            tracing::warn!(entity.r#ref = %e.entity_ref, %existing_location_key, "provider entity conflicts with an existing one");
+                        }
+                        _ => refs.push(e.entity_ref.clone()),
+                    }
+                }
+                let removed = store::replace_references(conn, source, &refs, &[])?;
+                let gone = store::unreferenced(conn, &removed)?;
+                let restitch = store::delete_entities_and_orphaned_children(conn, gone)?;
+                store::request_stitch(conn, &restitch, now)?;
+                Ok::<_, CatalogError>(())
+            })
+            .await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Runs ticks until cancelled, sleeping briefly whenever there is nothing to do.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut idle = Duration::from_millis(50);
+        loop {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let stats = match self.tick().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!("processing tick failed: {e}");
+                    TickStats::default()
+                }
+            };
+            if stats.processed + stats.stitched > 0 {
+                idle = Duration::from_millis(50);
+                continue;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+            }
+            idle = (idle * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// Processes one batch of due entities and stitches one batch of entities.
+    pub async fn tick(&self) -> CatalogResult<TickStats> {
+        let processed = self.process_batch().await?;
+        let mut stitched = 0;
+        loop {
+            let n = self.stitch_batch().await?;
+            stitched += n;
+            if n < self.settings.batch_size as usize {
+                break;
+            }
+        }
+        Ok(TickStats {
+            processed,
+            stitched,
+        })
+    }
+
+    /// Ticks until nothing is due and nothing awaits stitching (tests, benchmark, dry runs).
+    pub async fn run_until_idle(&self) -> CatalogResult<()> {
+        loop {
+            let stats = self.tick().await?;
+            if stats.processed == 0 && stats.stitched == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    fn next_interval_ms(&self) -> i64 {
+        let (lo, hi) = self.settings.processing_interval;
+        let secs = if hi > lo {
+            rand::thread_rng().gen_range(lo..=hi)
+        } else {
+            lo
+        };
+        (secs as i64) * 1000
+    }
+
+    async fn process_batch(&self) -> CatalogResult<usize> {
+        let limit = self.settings.batch_size;
+        let interval = self.next_interval_ms();
+        let claimed = self
+            .db
+            .write(move |conn| store::claim_due_entities(conn, now_millis(), limit, interval))
+            .await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let count = claimed.len();
+        let processor = self.processor.clone();
+        let results: Vec<(store::ClaimedEntity, ProcessingOutput, String)> =
+            futures_util::stream::iter(claimed)
+                .map(|claim| {
+                    let processor = processor.clone();
+                    async move {
+                        let unprocessed: Value =
+                            serde_json::from_str(&claim.unprocessed_entity).unwrap_or(Value::Null);
+                        let output = processor.process(&unprocessed).await;
+                        let hash = result_hash(&output);
+                        (claim, output, hash)
+                    }
+                })
+                .buffer_unordered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
+        let strategy = self.settings.orphan_strategy;
+        self.db
+            .write(move |conn| {
+                let now = now_millis();
+                for (claim, output, hash) in results {
+                    if claim.result_hash.as_deref() == Some(hash.as_str()) {
+                        continue;
+                    }
+                    let entity_ref = claim.entity_ref.clone();
+                    // A savepoint per entity: one failure does not undo the batch.
+                    let outcome = conn.transaction(|conn| write_result(conn, &claim, output, &hash, strategy, now));
+                    if let Err(e) = outcome {
+                        tracing::error!(entity.r#ref = %entity_ref, "writing the processing result failed: {e}");
+                    }
+                }
+                Ok::<_, CatalogError>(())
+            })
+            .await?;
+        Ok(count)
+    }
+
+    async fn stitch_batch(&self) -> CatalogResult<usize> {
+        let limit = self.settings.batch_size;
+        let claims = self
+            .db
+            .write(move |conn| store::claim_stitches(conn, now_millis(), limit))
+            .await?;
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        let count = claims.len();
+        self.db
+            .write(move |conn| {
+                let now = now_millis();
+                for claim in claims {
+                    let r = conn.transaction(|conn| {
+                        stitch_one(conn, &claim.entity_ref, &claim.next_stitch_ticket, now)
+                    });
+                    if let Err(e) = r {
+                        tracing::error!(entity.r#ref = %claim.entity_ref, "stitching failed: {e}");
+                    }
+                }
+                Ok::<_, CatalogError>(())
+            })
+            .await?;
+        Ok(count)
+    }
+}
+
+fn result_hash(output: &ProcessingOutput) -> String {
+    let relations: Vec<String> = output
+        .relations
+        .iter()
+        .map(|r| format!("{} {} {}", r.source, r.relation_type, r.target))
+        .collect();
+    let children: Vec<(&str, &str, String)> = output
+        .children
+        .iter()
+        .map(|c| {
+            (
+                c.entity_ref.as_str(),
+                c.location_key.as_str(),
+                content_hash(&c.entity),
+            )
+        })
+        .collect();
+    content_hash(&serde_json::json!({
+        "processed": output.processed,
+        "relations": relations,
+        "children": children,
+        "unread": output.unread_location_keys,
+        "errors": output.errors,
+    }))
+}
+
+fn write_result(
+    conn: &mut DbConn<'_>,
+    claim: &store::ClaimedEntity,
+    output: ProcessingOutput,
+    hash: &str,
+    strategy: OrphanStrategy,
+    now: i64,
+) -> CatalogResult<()> {
+    let mut errors = output.errors;
+    let mut to_stitch = vec![claim.entity_ref.clone()];
+    if output.processed.is_some() {
+        let source = ReferenceSource::Entity(&claim.entity_ref);
+        let mut child_refs = Vec::with_capacity(output.children.len());
+        for child in &output.children {
+            let child_hash = content_hash(&child.entity);
+            match store::upsert_emitted_entity(conn, source, child, &child_hash, now)? {
+                UpsertOutcome::Conflict { existing_location_key } => errors.push(StatusItem::error(
+                    "ConflictError",
+                    format!(
+                        "{} from {} conflicts with the same entity already provided by {existing_location_key}",
+                        child.entity_ref, child.location_key
+                    ),
+                )),
+                _ => child_refs.push(child.entity_ref.clone()),
+            }
+        }
+        let is_location = claim.entity_ref.starts_with("location:");
+        if is_location {
+            let removed =
+                store::replace_references(conn, source, &child_refs, &output.unread_location_keys)?;
+            let orphans = store::unreferenced(conn, &removed)?;
+            match strategy {
+                OrphanStrategy::Delete => {
+                    let restitch = store::delete_entities_and_orphaned_children(conn, orphans)?;
+                    to_stitch.extend(restitch);
+                }
+                OrphanStrategy::Keep => to_stitch.extend(orphans),
+            }
+        }
+        to_stitch.extend(store::replace_relations(
+            conn,
+            &claim.entity_id,
+            &output.relations,
+        )?);
+    }
+    if !store::write_processing_result(
+        conn,
+        &claim.entity_id,
+        output.processed.as_ref(),
+        hash,
+        &errors,
+    )? {
+        return Ok(());
+    }
+    to_stitch.sort();
+    to_stitch.dedup();
+    store::request_stitch(conn, &to_stitch, now)
+}
+
+fn stitch_one(
+    conn: &mut DbConn<'_>,
+    entity_ref: &str,
+    ticket: &str,
+    now: i64,
+) -> CatalogResult<()> {
+    if let Some(input) = store::load_stitch_input(conn, entity_ref)? {
+        if let Some(processed) = &input.processed {
+            let processed: Value = serde_json::from_str(processed)?;
+            let errors: Vec<StatusItem> = serde_json::from_str(&input.errors).unwrap_or_default();
+            let (final_entity, etag) = stitch_entity(
+                &processed,
+                &input.entity_id,
+                input.relations,
+                &errors,
+                input.is_orphan,
+            );
+            store::write_final_entity(
+                conn,
+                &input.entity_id,
+                entity_ref,
+                &final_entity,
+                &etag,
+                now,
+            )?;
+        }
+    }
+    store::complete_stitch(conn, entity_ref, ticket)
+}

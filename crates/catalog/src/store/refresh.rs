@@ -1,0 +1,537 @@
+//! The processing state: unprocessed entities, who emitted them, their processing output, and
+//! the claims that share processing and stitching work between replicas.
+
+use crate::error::CatalogResult;
+use crate::processing::{EmittedEntity, StatusItem};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use portico_store::schema::{
+    refresh_state as rs, refresh_state_references as rr, relations as rel,
+};
+use portico_store::{with_conn, DbConn};
+use std::collections::{BTreeSet, HashSet};
+
+/// An entity claimed for processing.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClaimedEntity {
+    #[diesel(sql_type = Text)]
+    pub entity_id: String,
+    #[diesel(sql_type = Text)]
+    pub entity_ref: String,
+    #[diesel(sql_type = Text)]
+    pub unprocessed_entity: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub result_hash: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub location_key: Option<String>,
+}
+
+/// Claims up to `limit` entities that are due, by pushing their next update `interval_ms`
+/// into the future; on PostgreSQL rows another replica is claiming are skipped.
+pub fn claim_due_entities(
+    conn: &mut DbConn<'_>,
+    now: i64,
+    limit: i64,
+    interval_ms: i64,
+) -> CatalogResult<Vec<ClaimedEntity>> {
+    let rows = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "UPDATE refresh_state SET next_update_at = ? WHERE entity_id IN \
+             (SELECT entity_id FROM refresh_state WHERE next_update_at <= ? \
+              ORDER BY next_update_at LIMIT ?) \
+             RETURNING entity_id, entity_ref, unprocessed_entity, result_hash, location_key",
+        )
+        .bind::<BigInt, _>(now + interval_ms)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load::<ClaimedEntity>(*c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "UPDATE refresh_state SET next_update_at = $1 WHERE entity_id IN \
+             (SELECT entity_id FROM refresh_state WHERE next_update_at <= $2 \
+              ORDER BY next_update_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING entity_id, entity_ref, unprocessed_entity, result_hash, location_key",
+        )
+        .bind::<BigInt, _>(now + interval_ms)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load::<ClaimedEntity>(*c)?,
+    };
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Inserted,
+    Updated,
+    Unchanged,
+    /// Another location already provides this entity.
+    Conflict {
+        existing_location_key: String,
+    },
+}
+
+/// Writes an emitted entity's unprocessed form. A new or changed entity becomes due now;
+/// an entity owned by another location key is left alone (conflict) unless nothing emits
+/// it any more, in which case this location takes it over.
+pub fn upsert_emitted_entity(
+    conn: &mut DbConn<'_>,
+    source: ReferenceSource<'_>,
+    emitted: &EmittedEntity,
+    hash: &str,
+    now: i64,
+) -> CatalogResult<UpsertOutcome> {
+    let text = serde_json::to_string(&emitted.entity)?;
+    let existing: Option<(String, Option<String>)> = with_conn!(conn, c => rs::table
+        .filter(rs::entity_ref.eq(&emitted.entity_ref))
+        .select((rs::unprocessed_hash, rs::location_key))
+        .first(*c)
+        .optional())?;
+    match existing {
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            let inserted = with_conn!(conn, c => diesel::insert_into(rs::table)
+                .values((
+                    rs::entity_id.eq(&id),
+                    rs::entity_ref.eq(&emitted.entity_ref),
+                    rs::unprocessed_entity.eq(&text),
+                    rs::unprocessed_hash.eq(hash),
+                    rs::errors.eq("[]"),
+                    rs::location_key.eq(&emitted.location_key),
+                    rs::next_update_at.eq(now),
+                    rs::last_discovery_at.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .execute(*c))?;
+            if inserted == 0 {
+                // Another replica inserted it between our read and write.
+                return Ok(UpsertOutcome::Conflict {
+                    existing_location_key: "another processor".into(),
+                });
+            }
+            Ok(UpsertOutcome::Inserted)
+        }
+        Some((old_hash, old_key)) => {
+            let owned = old_key.as_deref().is_none_or(|k| k == emitted.location_key);
+            if !owned {
+                // The same parent moving an entity between its files is a move, not a
+                // conflict; another parent still emitting it is.
+                let emitters: Vec<(Option<String>, Option<String>)> = with_conn!(conn, c => rr::table
+                    .filter(rr::target_entity_ref.eq(&emitted.entity_ref))
+                    .select((rr::source_key, rr::source_entity_ref))
+                    .load(*c))?;
+                let others = emitters.iter().any(|(key, parent)| match source {
+                    ReferenceSource::Provider(k) => key.as_deref() != Some(k),
+                    ReferenceSource::Entity(p) => parent.as_deref() != Some(p),
+                });
+                if others {
+                    return Ok(UpsertOutcome::Conflict {
+                        existing_location_key: old_key.unwrap_or_default(),
+                    });
+                }
+            }
+            if owned && old_hash == hash {
+                with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_ref.eq(&emitted.entity_ref)))
+                    .set(rs::last_discovery_at.eq(now))
+                    .execute(*c))?;
+                return Ok(UpsertOutcome::Unchanged);
+            }
+            with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_ref.eq(&emitted.entity_ref)))
+                .set((
+                    rs::unprocessed_entity.eq(&text),
+                    rs::unprocessed_hash.eq(hash),
+                    rs::location_key.eq(&emitted.location_key),
+                    rs::next_update_at.eq(now),
+                    rs::last_discovery_at.eq(now),
+                ))
+                .execute(*c))?;
+            Ok(UpsertOutcome::Updated)
+        }
+    }
+}
+
+/// Replaces the set of entities a provider (`source_key`) or a parent entity emits. Returns
+/// the refs that lost this edge (candidates for orphaning). Refs whose current location key is
+/// in `keep_location_keys` (files that could not be read this time) keep their edge.
+pub fn replace_references(
+    conn: &mut DbConn<'_>,
+    source: ReferenceSource<'_>,
+    targets: &[String],
+    keep_location_keys: &[String],
+) -> CatalogResult<Vec<String>> {
+    let old: Vec<String> = match source {
+        ReferenceSource::Provider(key) => with_conn!(conn, c => rr::table
+            .filter(rr::source_key.eq(key))
+            .select(rr::target_entity_ref)
+            .load(*c))?,
+        ReferenceSource::Entity(parent) => with_conn!(conn, c => rr::table
+            .filter(rr::source_entity_ref.eq(parent))
+            .select(rr::target_entity_ref)
+            .load(*c))?,
+    };
+    let new: BTreeSet<&String> = targets.iter().collect();
+    let old_set: BTreeSet<&String> = old.iter().collect();
+    let mut removed: Vec<String> = old_set.difference(&new).map(|s| (*s).clone()).collect();
+    if !keep_location_keys.is_empty() && !removed.is_empty() {
+        let kept: HashSet<String> = with_conn!(conn, c => rs::table
+            .filter(rs::entity_ref.eq_any(&removed))
+            .filter(rs::location_key.eq_any(keep_location_keys))
+            .select(rs::entity_ref)
+            .load::<String>(*c))?
+        .into_iter()
+        .collect();
+        removed.retain(|r| !kept.contains(r));
+    }
+    for chunk in removed.chunks(500) {
+        match source {
+            ReferenceSource::Provider(key) => with_conn!(conn, c => diesel::delete(
+                rr::table.filter(rr::source_key.eq(key)).filter(rr::target_entity_ref.eq_any(chunk)))
+                .execute(*c))?,
+            ReferenceSource::Entity(parent) => with_conn!(conn, c => diesel::delete(
+                rr::table.filter(rr::source_entity_ref.eq(parent)).filter(rr::target_entity_ref.eq_any(chunk)))
+                .execute(*c))?,
+        };
+    }
+    let added: Vec<&String> = new.difference(&old_set).copied().collect();
+    for chunk in added.chunks(500) {
+        match source {
+            ReferenceSource::Provider(key) => {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|t| (rr::source_key.eq(key), rr::target_entity_ref.eq(*t)))
+                    .collect();
+                with_conn!(conn, c => diesel::insert_into(rr::table).values(&rows).execute(*c))?;
+            }
+            ReferenceSource::Entity(parent) => {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|t| {
+                        (
+                            rr::source_entity_ref.eq(parent),
+                            rr::target_entity_ref.eq(*t),
+                        )
+                    })
+                    .collect();
+                with_conn!(conn, c => diesel::insert_into(rr::table).values(&rows).execute(*c))?;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum ReferenceSource<'a> {
+    Provider(&'a str),
+    Entity(&'a str),
+}
+
+/// Which of `refs` nothing emits any more.
+pub fn unreferenced(conn: &mut DbConn<'_>, refs: &[String]) -> CatalogResult<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in refs.chunks(500) {
+        let referenced: HashSet<String> = with_conn!(conn, c => rr::table
+            .filter(rr::target_entity_ref.eq_any(chunk))
+            .select(rr::target_entity_ref)
+            .distinct()
+            .load::<String>(*c))?
+        .into_iter()
+        .collect();
+        out.extend(chunk.iter().filter(|r| !referenced.contains(*r)).cloned());
+    }
+    Ok(out)
+}
+
+/// Deletes entities and, recursively, the children only they emitted. Returns the refs of
+/// surviving entities whose relations changed (they need stitching).
+pub fn delete_entities_and_orphaned_children(
+    conn: &mut DbConn<'_>,
+    refs: Vec<String>,
+) -> CatalogResult<Vec<String>> {
+    let mut to_stitch = BTreeSet::new();
+    let mut deleted = HashSet::new();
+    let mut queue = refs;
+    while let Some(entity_ref) = queue.pop() {
+        if !deleted.insert(entity_ref.clone()) {
+            continue;
+        }
+        let id: Option<String> = with_conn!(conn, c => rs::table
+            .filter(rs::entity_ref.eq(&entity_ref))
+            .select(rs::entity_id)
+            .first(*c)
+            .optional())?;
+        let Some(id) = id else { continue };
+        // Reverse halves this entity emitted live on other entities: restitch them.
+        let touched: Vec<String> = with_conn!(conn, c => rel::table
+            .filter(rel::originating_entity_id.eq(&id))
+            .select(rel::source_entity_ref)
+            .distinct()
+            .load(*c))?;
+        to_stitch.extend(touched);
+        with_conn!(conn, c => diesel::delete(rel::table.filter(rel::originating_entity_id.eq(&id))).execute(*c))?;
+        crate::store::delete_final_entity(conn, &id)?;
+        with_conn!(conn, c => diesel::delete(rs::table.filter(rs::entity_id.eq(&id))).execute(*c))?;
+        with_conn!(conn, c => diesel::delete(rr::table.filter(rr::target_entity_ref.eq(&entity_ref))).execute(*c))?;
+        let children: Vec<String> = with_conn!(conn, c => rr::table
+            .filter(rr::source_entity_ref.eq(&entity_ref))
+            .select(rr::target_entity_ref)
+            .load(*c))?;
+        with_conn!(conn, c => diesel::delete(rr::table.filter(rr::source_entity_ref.eq(&entity_ref))).execute(*c))?;
+        queue.extend(unreferenced(conn, &children)?);
+    }
+    Ok(to_stitch
+        .into_iter()
+        .filter(|r| !deleted.contains(r))
+        .collect())
+}
+
+/// Stores a processing result. Returns false when the entity was deleted meanwhile.
+pub fn write_processing_result(
+    conn: &mut DbConn<'_>,
+    entity_id: &str,
+    processed: Option<&serde_json::Value>,
+    result_hash: &str,
+    errors: &[StatusItem],
+) -> CatalogResult<bool> {
+    let errors = serde_json::to_string(errors)?;
+    let n = match processed {
+        Some(p) => {
+            let text = serde_json::to_string(p)?;
+            with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_id.eq(entity_id)))
+                .set((rs::processed_entity.eq(Some(text)), rs::result_hash.eq(Some(result_hash)), rs::errors.eq(&errors)))
+                .execute(*c))?
+        }
+        None => with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_id.eq(entity_id)))
+            .set((rs::result_hash.eq(Some(result_hash)), rs::errors.eq(&errors)))
+            .execute(*c))?,
+    };
+    Ok(n > 0)
+}
+
+/// Replaces the relation halves an entity's processing emitted. Returns every source ref
+/// whose relations changed (old and new), which all need stitching.
+pub fn replace_relations(
+    conn: &mut DbConn<'_>,
+    entity_id: &str,
+    relations: &[portico_model::Relation],
+) -> CatalogResult<Vec<String>> {
+    let old: Vec<(String, String, String)> = with_conn!(conn, c => rel::table
+        .filter(rel::originating_entity_id.eq(entity_id))
+        .select((rel::source_entity_ref, rel::relation_type, rel::target_entity_ref))
+        .load(*c))?;
+    let new: BTreeSet<(String, String, String)> = relations
+        .iter()
+        .map(|r| {
+            (
+                r.source.to_string(),
+                r.relation_type.clone(),
+                r.target.to_string(),
+            )
+        })
+        .collect();
+    let old_set: BTreeSet<(String, String, String)> = old.into_iter().collect();
+    if old_set == new {
+        return Ok(Vec::new());
+    }
+    let affected: BTreeSet<String> = old_set
+        .iter()
+        .chain(new.iter())
+        .map(|(s, _, _)| s.clone())
+        .collect();
+    with_conn!(conn, c => diesel::delete(rel::table.filter(rel::originating_entity_id.eq(entity_id))).execute(*c))?;
+    let rows: Vec<_> = new
+        .iter()
+        .map(|(s, t, target)| {
+            (
+                rel::originating_entity_id.eq(entity_id),
+                rel::source_entity_ref.eq(s),
+                rel::relation_type.eq(t),
+                rel::target_entity_ref.eq(target),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(200) {
+        with_conn!(conn, c => diesel::insert_into(rel::table).values(chunk).execute(*c))?;
+    }
+    Ok(affected.into_iter().collect())
+}
+
+/// Marks entities for (re)stitching with a fresh ticket.
+pub fn request_stitch(conn: &mut DbConn<'_>, refs: &[String], now: i64) -> CatalogResult<()> {
+    for chunk in refs.chunks(500) {
+        let ticket = uuid::Uuid::new_v4().to_string();
+        with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_ref.eq_any(chunk)))
+            .set((rs::next_stitch_at.eq(Some(now)), rs::next_stitch_ticket.eq(Some(&ticket))))
+            .execute(*c))?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StitchClaim {
+    #[diesel(sql_type = Text)]
+    pub entity_ref: String,
+    #[diesel(sql_type = Text)]
+    pub next_stitch_ticket: String,
+}
+
+/// How long a claimed stitch may take before another worker retries it.
+const STITCH_TIMEOUT_MS: i64 = 60_000;
+
+/// Claims entities due for stitching.
+pub fn claim_stitches(
+    conn: &mut DbConn<'_>,
+    now: i64,
+    limit: i64,
+) -> CatalogResult<Vec<StitchClaim>> {
+    let rows = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "UPDATE refresh_state SET next_stitch_at = ? WHERE entity_id IN \
+             (SELECT entity_id FROM refresh_state WHERE next_stitch_at IS NOT NULL AND next_stitch_at <= ? \
+              ORDER BY next_stitch_at LIMIT ?) \
+             RETURNING entity_ref, next_stitch_ticket",
+        )
+        .bind::<BigInt, _>(now + STITCH_TIMEOUT_MS)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load::<StitchClaim>(*c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "UPDATE refresh_state SET next_stitch_at = $1 WHERE entity_id IN \
+             (SELECT entity_id FROM refresh_state WHERE next_stitch_at IS NOT NULL AND next_stitch_at <= $2 \
+              ORDER BY next_stitch_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING entity_ref, next_stitch_ticket",
+        )
+        .bind::<BigInt, _>(now + STITCH_TIMEOUT_MS)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load::<StitchClaim>(*c)?,
+    };
+    Ok(rows)
+}
+
+/// Clears a stitch request, unless a newer one (another ticket) came in meanwhile.
+pub fn complete_stitch(conn: &mut DbConn<'_>, entity_ref: &str, ticket: &str) -> CatalogResult<()> {
+    with_conn!(conn, c => diesel::update(rs::table
+        .filter(rs::entity_ref.eq(entity_ref))
+        .filter(rs::next_stitch_ticket.eq(ticket)))
+        .set((rs::next_stitch_at.eq(None::<i64>), rs::next_stitch_ticket.eq(None::<String>)))
+        .execute(*c))?;
+    Ok(())
+}
+
+/// The inputs of stitching one entity.
+pub struct StitchInput {
+    pub entity_id: String,
+    pub processed: Option<String>,
+    pub errors: String,
+    pub relations: Vec<crate::stitch::RelationEdge>,
+    pub is_orphan: bool,
+}
+
+pub fn load_stitch_input(
+    conn: &mut DbConn<'_>,
+    entity_ref: &str,
+) -> CatalogResult<Option<StitchInput>> {
+    let row: Option<(String, Option<String>, String)> = with_conn!(conn, c => rs::table
+        .filter(rs::entity_ref.eq(entity_ref))
+        .select((rs::entity_id, rs::processed_entity, rs::errors))
+        .first(*c)
+        .optional())?;
+    let Some((entity_id, processed, errors)) = row else {
+        return Ok(None);
+    };
+    let relations: Vec<(String, String)> = with_conn!(conn, c => rel::table
+        .filter(rel::source_entity_ref.eq(entity_ref))
+        .select((rel::relation_type, rel::target_entity_ref))
+        .load(*c))?;
+    let parents = with_conn!(conn, c => rr::table
+        .filter(rr::target_entity_ref.eq(entity_ref))
+        .count()
+        .get_result::<i64>(*c))?;
+    Ok(Some(StitchInput {
+        entity_id,
+        processed,
+        errors,
+        relations: relations
+            .into_iter()
+            .map(|(relation_type, target_ref)| crate::stitch::RelationEdge {
+                relation_type,
+                target_ref,
+            })
+            .collect(),
+        is_orphan: parents == 0,
+    }))
+}
+
+/// Schedules one entity for processing now. Returns false when it is unknown.
+pub fn schedule_refresh(conn: &mut DbConn<'_>, entity_ref: &str, now: i64) -> CatalogResult<bool> {
+    let n = with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_ref.eq(entity_ref)))
+        .set(rs::next_update_at.eq(now))
+        .execute(*c))?;
+    Ok(n > 0)
+}
+
+/// The refs that emitted an entity (its parents), and the provider keys.
+pub fn parents_of(
+    conn: &mut DbConn<'_>,
+    entity_ref: &str,
+) -> CatalogResult<(Vec<String>, Vec<String>)> {
+    let rows: Vec<(Option<String>, Option<String>)> = with_conn!(conn, c => rr::table
+        .filter(rr::target_entity_ref.eq(entity_ref))
+        .select((rr::source_entity_ref, rr::source_key))
+        .load(*c))?;
+    let mut parents = Vec::new();
+    let mut keys = Vec::new();
+    for (p, k) in rows {
+        if let Some(p) = p {
+            parents.push(p);
+        }
+        if let Some(k) = k {
+            keys.push(k);
+        }
+    }
+    Ok((parents, keys))
+}
+
+/// Processing state of one entity, for diagnostics of entities that never got a final form.
+pub fn entity_errors(
+    conn: &mut DbConn<'_>,
+    entity_ref: &str,
+) -> CatalogResult<Option<(bool, Vec<StatusItem>)>> {
+    let row: Option<(Option<String>, String)> = with_conn!(conn, c => rs::table
+        .filter(rs::entity_ref.eq(entity_ref))
+        .select((rs::processed_entity, rs::errors))
+        .first(*c)
+        .optional())?;
+    Ok(match row {
+        None => None,
+        Some((p, e)) => Some((p.is_some(), serde_json::from_str(&e).unwrap_or_default())),
+    })
+}
+
+/// Entity ids and refs of every entity whose processing left errors.
+pub fn entities_with_errors(
+    conn: &mut DbConn<'_>,
+) -> CatalogResult<Vec<(String, String, Option<String>, String)>> {
+    Ok(with_conn!(conn, c => rs::table
+        .filter(rs::errors.ne("[]"))
+        .select((rs::entity_ref, rs::unprocessed_entity, rs::processed_entity, rs::errors))
+        .order(rs::entity_ref.asc())
+        .load(*c))?)
+}
+
+/// Counts for readiness and tests: (known entities, due now, awaiting stitch).
+pub fn processing_backlog(conn: &mut DbConn<'_>, now: i64) -> CatalogResult<(i64, i64, i64)> {
+    let total = with_conn!(conn, c => rs::table.count().get_result::<i64>(*c))?;
+    let due = with_conn!(conn, c => rs::table.filter(rs::next_update_at.le(now)).count().get_result::<i64>(*c))?;
+    let stitching = with_conn!(conn, c => rs::table.filter(rs::next_stitch_at.is_not_null()).count().get_result::<i64>(*c))?;
+    Ok((total, due, stitching))
+}
+
+/// Makes these entities write their processing output again next time, even if unchanged.
+pub fn forget_result_hashes(conn: &mut DbConn<'_>, refs: &[String]) -> CatalogResult<()> {
+    for chunk in refs.chunks(500) {
+        with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_ref.eq_any(chunk)))
+            .set(rs::result_hash.eq(None::<String>))
+            .execute(*c))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The table definitions of every crate, kept to types both backends share. Must match
+//! `migrations/sqlite` and `migrations/postgres`.
+
+diesel::table! {
+    locations (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        location_type -> Text,
+        target -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_state (entity_id) {
+        entity_id -> Text,
+        entity_ref -> Text,
+        unprocessed_entity -> Text,
+        unprocessed_hash -> Text,
+        processed_entity -> Nullable<Text>,
+        result_hash -> Nullable<Text>,
+        errors -> Text,
+        location_key -> Nullable<Text>,
+        next_update_at -> BigInt,
+        last_discovery_at -> BigInt,
+        next_stitch_at -> Nullable<BigInt>,
+        next_stitch_ticket -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_state_references (id) {
+        id -> BigInt,
+        source_key -> Nullable<Text>,
+        source_entity_ref -> Nullable<Text>,
+        target_entity_ref -> Text,
+    }
+}
+
+diesel::table! {
+    relations (id) {
+        id -> BigInt,
+        originating_entity_id -> Text,
+        source_entity_ref -> Text,
+        #[sql_name = "type"]
+        relation_type -> Text,
+        target_entity_ref -> Text,
+    }
+}
+
+diesel::table! {
+    final_entities (entity_id) {
+        entity_id -> Text,
+        entity_ref -> Text,
+        hash -> Text,
+        final_entity -> Text,
+        last_updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    search (id) {
+        id -> BigInt,
+        entity_id -> Text,
+        key -> Text,
+        original_value -> Nullable<Text>,
+        value -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    facet_counts (key, value) {
+        key -> Text,
+        value -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    locations,
+    refresh_state,
+    refresh_state_references,
+    relations,
+    final_entities,
+    search,
+    facet_counts,
+);

@@ -1,0 +1,6 @@
+//! Handlers of the catalog API under `/api/catalog`.
+
+pub mod entities;
+pub mod locations;
+pub mod operations;
+pub mod wire;

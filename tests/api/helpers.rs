@@ -1,0 +1,256 @@
+//! TestApp: the real server on a random port over a test database, with a reqwest client;
+//! FileHost: a tiny HTTP server on another random port serving catalog files that tests edit.
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use portico::app::AppState;
+use portico::config::Config;
+use portico_catalog::processing::CatalogRule;
+use portico_catalog::read::AllowedHost;
+use portico_catalog::{ConfiguredLocation, EngineSettings, OrphanStrategy};
+use portico_test_support::TestDb;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, RwLock};
+
+pub fn all_kinds_rule() -> Vec<CatalogRule> {
+    vec![CatalogRule {
+        allow: [
+            "Component",
+            "System",
+            "API",
+            "Resource",
+            "Location",
+            "Domain",
+            "Group",
+            "User",
+            "Template",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        locations: None,
+    }]
+}
+
+/// A config for tests: all kinds allowed, given locations, reads allowed from `allow`.
+pub fn test_config(
+    db: &TestDb,
+    locations: Vec<ConfiguredLocation>,
+    allow: Vec<AllowedHost>,
+) -> Config {
+    Config {
+        database: db.target.clone(),
+        listen_host: "127.0.0.1".into(),
+        listen_port: 0,
+        base_url: None,
+        reading_allow: allow,
+        catalog_locations: locations,
+        catalog_rules: all_kinds_rule(),
+        registration_types: vec!["url".into()],
+        engine: EngineSettings {
+            processing_interval: (3600, 3600),
+            orphan_strategy: OrphanStrategy::Keep,
+            batch_size: 50,
+            concurrency: 8,
+        },
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: web::Data<AppState>,
+    cancel: tokio_util::sync::CancellationToken,
+    server: actix_web::dev::ServerHandle,
+    // Dropped last: the database outlives the server.
+    pub db: TestDb,
+}
+
+impl TestApp {
+    /// Starts the server without its background loop: tests drive processing with
+    /// [`TestApp::process`] so they never wait on timers.
+    pub async fn spawn(db: TestDb, config: Config) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let state = AppState::build(config).await.expect("build state");
+        let running = portico::server::start(state, listener, false)
+            .await
+            .expect("start server");
+        let handle = running.server.handle();
+        let state = running.state.clone();
+        actix_web::rt::spawn(running.server);
+        TestApp {
+            base: format!("http://127.0.0.1:{}", running.port),
+            client: reqwest::Client::new(),
+            state,
+            cancel: running.cancel,
+            server: handle,
+            db,
+        }
+    }
+
+    /// Processes and stitches until nothing is due.
+    pub async fn process(&self) {
+        self.state
+            .catalog
+            .engine()
+            .run_until_idle()
+            .await
+            .expect("processing");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let res = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn delete(&self, path: &str) -> u16 {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// `metadata.name`s of every entity of a kind, sorted.
+    pub async fn names_of_kind(&self, kind: &str) -> Vec<String> {
+        let (status, body) = self
+            .get(&format!("/api/catalog/entities?filter=kind={kind}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let mut names: Vec<String> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        self.server.stop(false).await;
+    }
+}
+
+/// Serves files from memory over real HTTP; tests change, add and remove them.
+#[derive(Clone)]
+pub struct FileHost {
+    pub base: String,
+    pub host: String,
+    files: Arc<RwLock<HashMap<String, String>>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl FileHost {
+    pub async fn start() -> FileHost {
+        let files: Arc<RwLock<HashMap<String, String>>> = Arc::default();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = files.clone();
+        let server = HttpServer::new(move || {
+            let files = shared.clone();
+            App::new().default_service(web::to(move |req: actix_web::HttpRequest| {
+                let files = files.clone();
+                async move {
+                    match files.read().unwrap().get(req.path()) {
+                        Some(content) => HttpResponse::Ok()
+                            .content_type("text/yaml")
+                            .body(content.clone()),
+                        None => HttpResponse::NotFound().body("not found"),
+                    }
+                }
+            }))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        FileHost {
+            base: format!("http://127.0.0.1:{port}"),
+            host: format!("127.0.0.1:{port}"),
+            files,
+            handle,
+        }
+    }
+
+    pub fn allow(&self) -> Vec<AllowedHost> {
+        vec![AllowedHost {
+            host: self.host.clone(),
+            paths: None,
+        }]
+    }
+
+    pub fn put(&self, path: &str, content: &str) {
+        self.files
+            .write()
+            .unwrap()
+            .insert(path.to_string(), content.to_string());
+    }
+
+    pub fn remove(&self, path: &str) {
+        self.files.write().unwrap().remove(path);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Declares one async test body and runs it as `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name(portico_test_support::TestDb::sqlite()).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(db) = portico_test_support::TestDb::postgres() {
+                    super::$name(db).await
+                }
+            }
+        }
+    };
+}
+
+/// The shared reference folder beside the repository.
+pub fn shared_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
