@@ -2,6 +2,8 @@
 
 pub mod catalog;
 pub mod error;
+#[path = "web.rs"]
+pub mod frontend;
 pub mod health;
 
 use actix_web::web;
@@ -65,4 +67,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(entities::processing_errors),
                 ),
         );
+    frontend::configure(cfg);
 }

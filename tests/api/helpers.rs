@@ -63,8 +63,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     cancel: tokio_util::sync::CancellationToken,
     server: actix_web::dev::ServerHandle,
-    // Dropped last: the database outlives the server.
-    pub db: TestDb,
+    // Held so the database outlives the server; dropped (and deleted) last.
+    _db: TestDb,
 }
 
 impl TestApp {
@@ -85,7 +85,7 @@ impl TestApp {
             state,
             cancel: running.cancel,
             server: handle,
-            db,
+            _db: db,
         }
     }
 

@@ -81,7 +81,7 @@ impl Catalog {
     }
 
     async fn refresh_database_provider(&self) -> CatalogResult<()> {
-        let rows = self.db.read(|conn| store::list_locations(conn)).await?;
+        let rows = self.db.read(store::list_locations).await?;
         let entities = rows
             .iter()
             .map(|l| root_location_entity(&l.location_type, &l.target))
@@ -177,15 +177,17 @@ impl Catalog {
         })
     }
 
+    /// How many entities match; with a sort key, only those that have it (as they are listed).
     pub async fn count_entities(
         &self,
         filter: Option<EntityFilter>,
         full_text: Option<(String, Vec<String>)>,
+        sort_key: Option<String>,
     ) -> CatalogResult<i64> {
         self.db
             .read(move |conn| {
                 let ft = full_text.as_ref().map(|(t, f)| (t.as_str(), f.as_slice()));
-                store::count_final_entities(conn, filter.as_ref(), ft)
+                store::count_final_entities(conn, filter.as_ref(), ft, sort_key.as_deref())
             })
             .await
     }
@@ -279,7 +281,7 @@ impl Catalog {
     }
 
     pub async fn locations(&self) -> CatalogResult<Vec<LocationRow>> {
-        self.db.read(|conn| store::list_locations(conn)).await
+        self.db.read(store::list_locations).await
     }
 
     pub async fn location(&self, id: &str) -> CatalogResult<LocationRow> {
@@ -475,10 +477,7 @@ impl Catalog {
 
     /// Entities whose processing left errors, with whether they have a final form.
     pub async fn processing_errors(&self) -> CatalogResult<Vec<Value>> {
-        let rows = self
-            .db
-            .read(|conn| store::entities_with_errors(conn))
-            .await?;
+        let rows = self.db.read(store::entities_with_errors).await?;
         Ok(rows
             .into_iter()
             .map(|(entity_ref, unprocessed, processed, errors)| {

@@ -9,7 +9,7 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 
 /// An arbitrary constant: replicas starting together take this advisory lock so only one
 /// of them migrates.
-const MIGRATION_LOCK_ID: i64 = 0x706f_7274_6963_6f;
+const MIGRATION_LOCK_ID: i64 = 0x0070_6f72_7469_636f;
 
 /// Brings the schema up to date. Returns the names of the migrations applied now.
 pub fn run_migrations(db: &Db) -> Result<Vec<String>, StoreError> {

@@ -76,6 +76,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auth_signing_keys (kid) {
+        kid -> Text,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_refresh_sessions (token_hash) {
+        token_hash -> Text,
+        provider -> Text,
+        user_entity_ref -> Text,
+        ownership_entity_refs -> Text,
+        profile -> Text,
+        resolution -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        target -> Nullable<Text>,
+        outcome -> Text,
+        details -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     locations,
     refresh_state,
@@ -84,4 +118,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     final_entities,
     search,
     facet_counts,
+    auth_signing_keys,
+    auth_refresh_sessions,
+    audit_events,
 );

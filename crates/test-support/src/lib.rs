@@ -4,6 +4,11 @@
 //! With no PostgreSQL answering, [`TestDb::postgres`] returns `None` after printing a loud
 //! SKIP line, except under `CI=true`, where it panics: CI must never pass by skipping.
 
+#![expect(
+    clippy::expect_used,
+    reason = "test set-up that fails should stop the test at once"
+)]
+
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use portico_store::{run_migrations, Db, DbTarget};

@@ -208,7 +208,12 @@ async fn run_by_query(
                 Some(0)
             } else {
                 let ft = full_text_of(&request.full_text, &request.order_fields);
-                Some(catalog.count_entities(request.filter.clone(), ft).await? as u64)
+                let sort_key = request.order_fields.first().map(|o| o.field.to_lowercase());
+                Some(
+                    catalog
+                        .count_entities(request.filter.clone(), ft, sort_key)
+                        .await? as u64,
+                )
             };
             let cursor = Cursor {
                 order_fields: request.order_fields.clone(),

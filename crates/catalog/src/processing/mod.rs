@@ -161,10 +161,10 @@ impl Processor {
         let loc_type =
             normalize_type(spec.location_type.as_deref().unwrap_or(&default_type)).to_string();
         for raw_target in &spec.targets {
+            // Relative targets resolve against the file this Location came from, when it is
+            // of the same type; a target of another type must be absolute.
             let target = match source {
-                Some((_, base))
-                    if normalize_type(&source.map(|s| s.0.as_str()).unwrap_or("")) == loc_type =>
-                {
+                Some((source_type, base)) if normalize_type(source_type) == loc_type => {
                     resolve_relative(&loc_type, base, raw_target)
                 }
                 _ => Ok(raw_target.clone()),

@@ -231,6 +231,8 @@ pub struct Boundary {
 
 /// One page of final entities matching `filter` (and full text), in `sort` order, starting
 /// strictly after `after` (or before it when `backwards`, returned in forward order).
+///
+/// With a sort key, entities lacking that key are left out, as Backstage's by-query does.
 #[expect(
     clippy::too_many_arguments,
     reason = "one query's parameters, each optional"
@@ -249,7 +251,7 @@ pub fn page_final_entities(
     b.push("SELECT fe.entity_id AS entity_id, fe.final_entity AS final_entity, ");
     match &sort.key {
         Some(key) => {
-            b.push("s.value AS sort_value FROM final_entities fe LEFT JOIN search s ON s.entity_id = fe.entity_id AND s.key = ");
+            b.push("s.value AS sort_value FROM final_entities fe JOIN search s ON s.entity_id = fe.entity_id AND s.key = ");
             b.bind_text(key);
         }
         None => {
@@ -257,16 +259,7 @@ pub fn page_final_entities(
         }
     }
     b.push(" WHERE 1=1");
-    if let Some(f) = filter {
-        b.push(" AND ");
-        b.push_filter(f);
-    }
-    if let Some((term, fields)) = full_text {
-        if !term.is_empty() && !fields.is_empty() {
-            b.push(" AND ");
-            b.push_full_text(term, fields);
-        }
-    }
+    push_conditions(&mut b, filter, full_text, None);
     // Scanning forward in descending order, or backward in ascending order, walks downwards.
     let downward = sort.descending != backwards;
     let (cmp, dir) = if downward {
@@ -276,53 +269,25 @@ pub fn page_final_entities(
     };
     if let Some(bound) = boundary {
         match (&sort.key, &bound.sort_value) {
-            (None, _) => {
-                b.push(&format!(" AND fe.entity_id {cmp} "));
-                b.bind_text(&bound.entity_id);
-            }
             (Some(_), Some(v)) => {
-                // Entities lacking the sort value come last in both directions.
-                b.push(&format!(" AND ((s.value {cmp} "));
+                b.push(&format!(" AND (s.value {cmp} "));
                 b.bind_text(v);
-                b.push(") OR (s.value = ");
+                b.push(" OR (s.value = ");
                 b.bind_text(v);
                 b.push(&format!(" AND fe.entity_id {cmp} "));
                 b.bind_text(&bound.entity_id);
-                b.push(if backwards {
-                    "))"
-                } else {
-                    ") OR s.value IS NULL)"
-                });
+                b.push("))");
             }
-            (Some(_), None) => {
-                if backwards {
-                    b.push(" AND (s.value IS NOT NULL OR fe.entity_id ");
-                    b.push(cmp);
-                    b.push(" ");
-                    b.bind_text(&bound.entity_id);
-                    b.push(")");
-                } else {
-                    b.push(&format!(" AND s.value IS NULL AND fe.entity_id {cmp} "));
-                    b.bind_text(&bound.entity_id);
-                }
+            _ => {
+                b.push(&format!(" AND fe.entity_id {cmp} "));
+                b.bind_text(&bound.entity_id);
             }
         }
     }
     match &sort.key {
-        Some(_) => {
-            let nulls = if backwards {
-                "(s.value IS NULL) DESC"
-            } else {
-                "(s.value IS NULL) ASC"
-            };
-            b.push(&format!(
-                " ORDER BY {nulls}, s.value {dir}, fe.entity_id {dir}"
-            ));
-        }
-        None => {
-            b.push(&format!(" ORDER BY fe.entity_id {dir}"));
-        }
-    }
+        Some(_) => b.push(&format!(" ORDER BY s.value {dir}, fe.entity_id {dir}")),
+        None => b.push(&format!(" ORDER BY fe.entity_id {dir}")),
+    };
     b.push(" LIMIT ");
     b.bind_int(limit);
     if offset > 0 {
@@ -336,14 +301,12 @@ pub fn page_final_entities(
     Ok(rows)
 }
 
-/// How many final entities match.
-pub fn count_final_entities(
-    conn: &mut DbConn<'_>,
+fn push_conditions(
+    b: &mut SqlBuilder,
     filter: Option<&EntityFilter>,
     full_text: Option<(&str, &[String])>,
-) -> CatalogResult<i64> {
-    let mut b = SqlBuilder::new(conn.backend());
-    b.push("SELECT COUNT(*) AS count FROM final_entities fe WHERE 1=1");
+    sort_key: Option<&str>,
+) {
     if let Some(f) = filter {
         b.push(" AND ");
         b.push_filter(f);
@@ -354,6 +317,23 @@ pub fn count_final_entities(
             b.push_full_text(term, fields);
         }
     }
+    if let Some(key) = sort_key {
+        b.push(" AND fe.entity_id IN (SELECT entity_id FROM search WHERE key = ");
+        b.bind_text(key);
+        b.push(")");
+    }
+}
+
+/// How many final entities match.
+pub fn count_final_entities(
+    conn: &mut DbConn<'_>,
+    filter: Option<&EntityFilter>,
+    full_text: Option<(&str, &[String])>,
+    sort_key: Option<&str>,
+) -> CatalogResult<i64> {
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push("SELECT COUNT(*) AS count FROM final_entities fe WHERE 1=1");
+    push_conditions(&mut b, filter, full_text, sort_key);
     let rows: Vec<CountRow> = b.load(conn)?;
     Ok(rows.first().map(|r| r.count).unwrap_or(0))
 }

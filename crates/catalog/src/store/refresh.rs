@@ -491,26 +491,14 @@ pub fn parents_of(
     Ok((parents, keys))
 }
 
-/// Processing state of one entity, for diagnostics of entities that never got a final form.
-pub fn entity_errors(
-    conn: &mut DbConn<'_>,
-    entity_ref: &str,
-) -> CatalogResult<Option<(bool, Vec<StatusItem>)>> {
-    let row: Option<(Option<String>, String)> = with_conn!(conn, c => rs::table
-        .filter(rs::entity_ref.eq(entity_ref))
-        .select((rs::processed_entity, rs::errors))
-        .first(*c)
-        .optional())?;
-    Ok(match row {
-        None => None,
-        Some((p, e)) => Some((p.is_some(), serde_json::from_str(&e).unwrap_or_default())),
-    })
-}
+/// An entity whose processing left errors: its ref, unprocessed and processed forms (JSON
+/// text; no processed form when it never processed) and its errors (JSON text).
+pub type ErroredEntityRow = (String, String, Option<String>, String);
 
-/// Entity ids and refs of every entity whose processing left errors.
+/// Every entity whose processing left errors.
 pub fn entities_with_errors(
     conn: &mut DbConn<'_>,
-) -> CatalogResult<Vec<(String, String, Option<String>, String)>> {
+) -> CatalogResult<Vec<ErroredEntityRow>> {
     Ok(with_conn!(conn, c => rs::table
         .filter(rs::errors.ne("[]"))
         .select((rs::entity_ref, rs::unprocessed_entity, rs::processed_entity, rs::errors))
