@@ -22,9 +22,16 @@ pub(crate) async fn resolve(
         )));
     }
     for (pointer, kind, relative) in found {
-        let target = resolve_relative(loc_type, loc_target, &relative)?;
+        // An absolute URL is read as a URL even from a file location, as Backstage does.
+        let is_url =
+            url::Url::parse(&relative).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        let (read_type, target) = if is_url {
+            ("url", relative.clone())
+        } else {
+            (loc_type, resolve_relative(loc_type, loc_target, &relative)?)
+        };
         let text = reader
-            .read_text(loc_type, &target)
+            .read_text(read_type, &target)
             .await
             .map_err(|e| match e {
                 ReadError::NotFound(m) => ReadError::NotFound(format!(
@@ -129,5 +136,10 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, ReadError::NotAllowed(_)), "{err:?}");
         assert!(err.to_string().contains("spec.definition"));
+        // From a file location too: a URL is never taken for a path.
+        let mut e =
+            json!({"spec": {"definition": {"$text": "https://demo.example.com/api.graphql"}}});
+        let err = resolve(&reader, "file", "/x/c.yaml", &mut e).await.unwrap_err();
+        assert!(matches!(err, ReadError::NotAllowed(_)), "{err:?}");
     }
 }
