@@ -208,6 +208,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             processing_interval: (3600, 3600),
             ..EngineSettings::default()
         },
+        auth: Default::default(),
+        // The benchmark measures the catalog; its clients send no tokens.
+        backend_auth: portico_auth::config::BackendAuthConfig {
+            dangerously_disable_default_auth_policy: true,
+            ..Default::default()
+        },
+        permission: Default::default(),
+        github: Default::default(),
     };
     let result = measure(config, &args, &owners).await;
     if let Some(name) = pg_cleanup {

@@ -31,6 +31,25 @@ impl ApiError {
             message: message.into(),
         }
     }
+    pub fn not_allowed(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            name: "NotAllowedError",
+            message: message.into(),
+        }
+    }
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            name: "AuthenticationError",
+            message: message.into(),
+        }
+    }
+    /// A 500 whose cause is logged, never sent.
+    pub fn internal_error(cause: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {cause}");
+        Self::internal()
+    }
     fn internal() -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -121,6 +140,21 @@ impl From<CatalogError> for ApiError {
                 tracing::error!("corrupt data: {m}");
                 ApiError::internal()
             }
+        }
+    }
+}
+
+impl From<portico_auth::AuthError> for ApiError {
+    fn from(e: portico_auth::AuthError) -> Self {
+        use portico_auth::AuthError as A;
+        match e {
+            A::Unauthenticated(m) => ApiError::unauthenticated(m),
+            A::NotAllowed(m) => ApiError::not_allowed(m),
+            A::InvalidInput(m) => ApiError::input(m),
+            A::NotFound(m) => ApiError::not_found(m),
+            A::Conflict(m) => Self { status: StatusCode::CONFLICT, name: "ConflictError", message: m },
+            A::Store(e) => CatalogError::Store(e).into(),
+            other @ (A::Config(_) | A::Upstream(_) | A::Crypto(_) | A::Corrupt(_)) => ApiError::internal_error(other),
         }
     }
 }

@@ -127,6 +127,7 @@ async fn reads_filters_fields_and_errors(db: TestDb) {
         .get(
             app.url("/api/catalog/entities?filter=kind=component&limit=10&order=asc:metadata.name"),
         )
+        .bearer_auth(&app.token)
         .send()
         .await
         .unwrap();

@@ -54,12 +54,18 @@ pub fn test_config(
             batch_size: 50,
             concurrency: 8,
         },
+        auth: Default::default(),
+        backend_auth: Default::default(),
+        permission: Default::default(),
+        github: Default::default(),
     }
 }
 
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// A guest user's identity token, sent by `get`/`post`/`delete`.
+    pub token: String,
     pub state: web::Data<AppState>,
     cancel: tokio_util::sync::CancellationToken,
     server: actix_web::dev::ServerHandle,
@@ -79,9 +85,13 @@ impl TestApp {
         let handle = running.server.handle();
         let state = running.state.clone();
         actix_web::rt::spawn(running.server);
+        let base = format!("http://127.0.0.1:{}", running.port);
+        let client = reqwest::Client::new();
+        let token = guest_token(&client, &base).await;
         TestApp {
-            base: format!("http://127.0.0.1:{}", running.port),
-            client: reqwest::Client::new(),
+            base,
+            client,
+            token,
             state,
             cancel: running.cancel,
             server: handle,
@@ -104,39 +114,23 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let res = self.client.get(self.url(path)).send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.send(self.client.get(self.url(path))).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let res = self
-            .client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.send(self.client.post(self.url(path)).json(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> u16 {
-        self.client
-            .delete(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        self.send(self.client.delete(self.url(path))).await.0
+    }
+
+    /// Sends with the guest token; answers the status and the JSON body (or its text).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let res = request.bearer_auth(&self.token).send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// `metadata.name`s of every entity of a kind, sorted.
@@ -159,6 +153,19 @@ impl TestApp {
         self.cancel.cancel();
         self.server.stop(false).await;
     }
+}
+
+/// Signs in with the guest provider, as the web frontend does in the embedded set-up.
+pub async fn guest_token(client: &reqwest::Client, base: &str) -> String {
+    let res = client
+        .get(format!("{base}/api/auth/guest/refresh"))
+        .header("X-Requested-With", "XMLHttpRequest")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "guest sign-in failed");
+    let body: Value = res.json().await.unwrap();
+    body["backstageIdentity"]["token"].as_str().unwrap().to_string()
 }
 
 /// Serves files from memory over real HTTP; tests change, add and remove them.

@@ -304,6 +304,7 @@ async fn bad_input_is_refused_or_reported_and_loses_nothing_else(db: TestDb) {
         .post(app.url("/api/catalog/refresh"))
         .header("content-type", "application/json")
         .body("{")
+        .bearer_auth(&app.token)
         .send()
         .await
         .unwrap();

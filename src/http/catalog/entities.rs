@@ -2,6 +2,9 @@
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::extract::{Allowed, Caller};
+use portico_auth::permission::{CATALOG_ENTITY_DELETE, CATALOG_ENTITY_READ};
+use portico_auth::AuditOutcome;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
@@ -46,9 +49,15 @@ fn sort_spec(order: Option<(&str, SortOrder)>) -> SortSpec {
 
 /// GET /entities: a bare JSON array. With `limit`/`offset`/`after`, one page and a `Link`
 /// header; without, the whole result, streamed page by page.
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
     let pairs = query_pairs(&req);
-    let request = portico_query::parse_list_params(&pairs)?;
+    let mut request = portico_query::parse_list_params(&pairs)?;
+    request.filter = allowed.restrict(request.filter.take());
     let sort = sort_spec(
         request
             .order
@@ -164,24 +173,29 @@ fn stream_entities(
 /// GET /entities/by-query
 pub async fn by_query(
     state: web::Data<AppState>,
+    caller: Caller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
     let request = portico_query::parse_by_query_params(&query_pairs(&req))?;
-    run_by_query(&state.catalog, request).await
+    run_by_query(&state.catalog, request, &allowed).await
 }
 
 /// POST /entities/by-query
 pub async fn by_query_post(
     state: web::Data<AppState>,
+    caller: Caller,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
     let request = portico_query::parse_by_query_body(&body)?;
-    run_by_query(&state.catalog, request).await
+    run_by_query(&state.catalog, request, &allowed).await
 }
 
 async fn run_by_query(
     catalog: &Catalog,
     request: portico_query::ByQueryRequest,
+    allowed: &Allowed,
 ) -> Result<HttpResponse, ApiError> {
     let limit = request
         .limit
@@ -211,7 +225,7 @@ async fn run_by_query(
                 let sort_key = request.order_fields.first().map(|o| o.field.to_lowercase());
                 Some(
                     catalog
-                        .count_entities(request.filter.clone(), ft, sort_key)
+                        .count_entities(allowed.restrict(request.filter.clone()), ft, sort_key)
                         .await? as u64,
                 )
             };
@@ -237,7 +251,9 @@ async fn run_by_query(
     let had_boundary = boundary.is_some();
     let page = catalog
         .page_entities(
-            cursor.filter.clone(),
+            // The caller's restriction applies on every page; the cursor keeps only the
+            // request's own filter.
+            allowed.restrict(cursor.filter.clone()),
             full_text,
             sort,
             boundary,
@@ -311,65 +327,101 @@ fn full_text_of(
     Some((ft.term.trim().to_string(), fields))
 }
 
+/// Serves one stored entity if the caller may read it; one it may not read is "not found".
+fn entity_response(text: Option<String>, allowed: &Allowed, missing: String) -> Result<HttpResponse, ApiError> {
+    let Some(text) = text else { return Err(ApiError::not_found(missing)) };
+    if let Allowed::Matching(_) = allowed {
+        let entity: Value = serde_json::from_str(&text).map_err(ApiError::internal_error)?;
+        if !allowed.admits(&entity) {
+            return Err(ApiError::not_found(missing));
+        }
+    }
+    Ok(HttpResponse::Ok().content_type("application/json").body(text))
+}
+
 pub async fn get_by_uid(
     state: web::Data<AppState>,
+    caller: Caller,
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    match state.catalog.entity_by_uid(&uid).await? {
-        Some(text) => Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .body(text)),
-        None => Err(ApiError::not_found(format!("No entity with uid {uid}"))),
-    }
+    let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
+    let text = state.catalog.entity_by_uid(&uid).await?;
+    entity_response(text, &allowed, format!("No entity with uid {uid}"))
 }
 
 pub async fn delete_by_uid(
     state: web::Data<AppState>,
+    caller: Caller,
     uid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.catalog.delete_entity_by_uid(&uid).await?;
+    let allowed = match caller.authorize(&state, "catalog", &CATALOG_ENTITY_DELETE) {
+        Ok(a) => a,
+        Err(e) => {
+            caller.audit(&state, "catalog.entity.delete", Some(uid.to_string()), AuditOutcome::Denied).await;
+            return Err(e);
+        }
+    };
+    // A conditional permission is checked in the delete's own transaction.
+    let result = state.catalog.delete_entity_by_uid(&uid, allowed.filter().cloned()).await;
+    let outcome = match &result {
+        Ok(_) => AuditOutcome::Succeeded,
+        Err(portico_catalog::CatalogError::NotAllowed(_)) => AuditOutcome::Denied,
+        Err(_) => AuditOutcome::Failed,
+    };
+    let target = result.as_ref().map(|r| r.clone()).unwrap_or_else(|_| uid.to_string());
+    caller.audit(&state, "catalog.entity.delete", Some(target), outcome).await;
+    result?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn get_by_name(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
     let (kind, namespace, name) = path.into_inner();
     let r = EntityRef::new(kind, namespace, name);
-    match state.catalog.entity_by_ref(&r).await? {
-        Some(text) => Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .body(text)),
-        None => Err(ApiError::not_found(format!(
-            "No entity named '{}' found, with kind '{}' in namespace '{}'",
-            r.name, r.kind, r.namespace
-        ))),
-    }
+    let text = state.catalog.entity_by_ref(&r).await?;
+    entity_response(
+        text,
+        &allowed,
+        format!("No entity named '{}' found, with kind '{}' in namespace '{}'", r.name, r.kind, r.namespace),
+    )
 }
 
 pub async fn ancestry(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
     let (kind, namespace, name) = path.into_inner();
     let r = EntityRef::new(kind, namespace, name);
     let ancestry = state.catalog.ancestry(&r).await?;
+    if let Some((root, _)) = ancestry.items.first() {
+        if !allowed.admits(root) {
+            return Err(ApiError::not_found(format!("No such entity {r}")));
+        }
+    }
     let items: Vec<Value> = ancestry
         .items
         .into_iter()
+        .filter(|(entity, _)| allowed.admits(entity))
         .map(|(entity, parents)| json!({ "entity": entity, "parentEntityRefs": parents }))
         .collect();
-    Ok(HttpResponse::Ok()
-        .json(json!({ "rootEntityRef": ancestry.root_entity_ref, "items": items })))
+    Ok(HttpResponse::Ok().json(json!({ "rootEntityRef": ancestry.root_entity_ref, "items": items })))
 }
 
 pub async fn by_refs(
     state: web::Data<AppState>,
+    caller: Caller,
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = portico_query::parse_by_refs_request(&query_pairs(&req), &body)?;
+    let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
+    let mut request = portico_query::parse_by_refs_request(&query_pairs(&req), &body)?;
+    request.filter = allowed.restrict(request.filter.take());
     let mut refs = Vec::with_capacity(request.entity_refs.len());
     for r in &request.entity_refs {
         refs.push(portico_catalog::parse_full_ref(r)?.to_string());
@@ -404,10 +456,12 @@ pub async fn by_refs(
 
 pub async fn facets(
     state: web::Data<AppState>,
+    caller: Caller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
     let request = portico_query::parse_facet_params(&query_pairs(&req))?;
-    let facets = state.catalog.facets(request.facets, request.filter).await?;
+    let facets = state.catalog.facets(request.facets, allowed.restrict(request.filter)).await?;
     let mut out = serde_json::Map::new();
     for (facet, values) in facets {
         let values: Vec<Value> = values
@@ -421,7 +475,14 @@ pub async fn facets(
 
 /// Portico's own view of processing errors, including entities that never got a final form
 /// (Backstage shows these in its devtools "unprocessed entities" page).
-pub async fn processing_errors(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn processing_errors(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    // These entities have no final form to check a condition against: all or nothing.
+    if let Allowed::Matching(_) = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)? {
+        return Err(ApiError::not_allowed("Reading processing errors needs unrestricted read access"));
+    }
     let items = state.catalog.processing_errors().await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }

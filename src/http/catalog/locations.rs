@@ -3,10 +3,17 @@
 use super::wire::{AddLocationQuery, LocationInput, LocationOut};
 use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::extract::Caller;
 use actix_web::{web, HttpResponse};
+use portico_auth::permission::{
+    CATALOG_LOCATION_ANALYZE, CATALOG_LOCATION_CREATE, CATALOG_LOCATION_DELETE,
+    CATALOG_LOCATION_READ,
+};
+use portico_auth::AuditOutcome;
 use serde_json::json;
 
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.authorize(&state, "catalog", &CATALOG_LOCATION_READ)?;
     let rows = state.catalog.locations().await?;
     let body: Vec<_> = rows
         .into_iter()
@@ -17,22 +24,34 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
 
 pub async fn get(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.authorize(&state, "catalog", &CATALOG_LOCATION_READ)?;
     let row = state.catalog.location(&id).await?;
     Ok(HttpResponse::Ok().json(LocationOut::from(row)))
 }
 
 pub async fn delete(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.catalog.delete_location(&id).await?;
+    let target = Some(format!("location:{id}"));
+    if let Err(e) = caller.authorize(&state, "catalog", &CATALOG_LOCATION_DELETE) {
+        caller.audit(&state, "catalog.location.delete", target, AuditOutcome::Denied).await;
+        return Err(e);
+    }
+    let result = state.catalog.delete_location(&id).await;
+    let outcome = if result.is_ok() { AuditOutcome::Succeeded } else { AuditOutcome::Failed };
+    caller.audit(&state, "catalog.location.delete", target, outcome).await;
+    result?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn create(
     state: web::Data<AppState>,
+    caller: Caller,
     query: web::Query<AddLocationQuery>,
     input: web::Json<LocationInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -40,6 +59,13 @@ pub async fn create(
         .dry_run
         .as_deref()
         .is_some_and(|v| v == "true" || v == "1");
+    let target = Some(format!("{}:{}", input.location_type, input.target));
+    if dry_run {
+        caller.authorize(&state, "catalog", &CATALOG_LOCATION_ANALYZE)?;
+    } else if let Err(e) = caller.authorize(&state, "catalog", &CATALOG_LOCATION_CREATE) {
+        caller.audit(&state, "catalog.location.create", target, AuditOutcome::Denied).await;
+        return Err(e);
+    }
     if dry_run {
         let result = state
             .catalog
@@ -52,11 +78,10 @@ pub async fn create(
         })));
     }
     let refresh_on_conflict = query.on_conflict.as_deref() == Some("refresh");
-    let row = match state
-        .catalog
-        .add_location(&input.location_type, &input.target)
-        .await
-    {
+    let added = state.catalog.add_location(&input.location_type, &input.target).await;
+    let outcome = if added.is_ok() { AuditOutcome::Succeeded } else { AuditOutcome::Failed };
+    caller.audit(&state, "catalog.location.create", target, outcome).await;
+    let row = match added {
         Err(portico_catalog::CatalogError::Conflict(_)) if refresh_on_conflict => {
             let existing = state
                 .catalog
@@ -81,8 +106,10 @@ pub async fn create(
 
 pub async fn by_entity(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.authorize(&state, "catalog", &CATALOG_LOCATION_READ)?;
     let (kind, namespace, name) = path.into_inner();
     let r = portico_model::EntityRef::new(kind, namespace, name);
     let row = state.catalog.location_by_entity(&r).await?;

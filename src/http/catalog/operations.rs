@@ -3,22 +3,49 @@
 use super::wire::{AnalyzeInput, RefreshInput, ValidateInput};
 use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::extract::{Allowed, Caller};
 use actix_web::{web, HttpResponse};
+use portico_auth::permission::{
+    CATALOG_ENTITY_REFRESH, CATALOG_ENTITY_VALIDATE, CATALOG_LOCATION_ANALYZE,
+};
+use portico_auth::AuditOutcome;
 use serde_json::{json, Value};
 
 pub async fn refresh(
     state: web::Data<AppState>,
+    caller: Caller,
     input: web::Json<RefreshInput>,
 ) -> Result<HttpResponse, ApiError> {
     let r = portico_catalog::parse_full_ref(&input.entity_ref)?;
-    state.catalog.refresh(&r).await?;
+    let target = Some(r.to_string());
+    let allowed = match caller.authorize(&state, "catalog", &CATALOG_ENTITY_REFRESH) {
+        Ok(a) => a,
+        Err(e) => {
+            caller.audit(&state, "catalog.entity.refresh", target, AuditOutcome::Denied).await;
+            return Err(e);
+        }
+    };
+    if let Allowed::Matching(_) = &allowed {
+        let text = state.catalog.entity_by_ref(&r).await?;
+        let entity: Option<Value> = text.and_then(|t| serde_json::from_str(&t).ok());
+        if !entity.as_ref().is_some_and(|e| allowed.admits(e)) {
+            caller.audit(&state, "catalog.entity.refresh", target, AuditOutcome::Denied).await;
+            return Err(ApiError::not_allowed(format!("You may not refresh {r}")));
+        }
+    }
+    let result = state.catalog.refresh(&r).await;
+    let outcome = if result.is_ok() { AuditOutcome::Succeeded } else { AuditOutcome::Failed };
+    caller.audit(&state, "catalog.entity.refresh", target, outcome).await;
+    result?;
     Ok(HttpResponse::Ok().finish())
 }
 
 pub async fn validate_entity(
     state: web::Data<AppState>,
+    caller: Caller,
     input: web::Json<ValidateInput>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.authorize(&state, "catalog", &CATALOG_ENTITY_VALIDATE)?;
     let input = input.into_inner();
     if !input.location.contains(':') {
         return Err(ApiError::input(format!(
@@ -44,8 +71,10 @@ pub async fn validate_entity(
 /// suggests a Component to create, with the fields a person still has to fill in.
 pub async fn analyze_location(
     state: web::Data<AppState>,
+    caller: Caller,
     input: web::Json<AnalyzeInput>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.authorize(&state, "catalog", &CATALOG_LOCATION_ANALYZE)?;
     let input = input.into_inner();
     let location = input.location;
     let file_name = input

@@ -366,3 +366,14 @@ pub fn facet_values(
     let rows: Vec<FacetRow> = b.load(conn)?;
     Ok(rows.into_iter().map(|r| (r.value, r.count)).collect())
 }
+
+/// Whether the final entity `entity_id` matches `filter`, decided by the database.
+pub fn entity_matches(conn: &mut DbConn<'_>, entity_id: &str, filter: &EntityFilter) -> CatalogResult<bool> {
+    let mut b = SqlBuilder::new(conn.backend());
+    b.push("SELECT COUNT(*) AS count FROM final_entities fe WHERE fe.entity_id = ");
+    b.bind_text(entity_id);
+    b.push(" AND ");
+    b.push_filter(filter);
+    let rows: Vec<CountRow> = b.load(conn)?;
+    Ok(rows.first().is_some_and(|r| r.count > 0))
+}
