@@ -73,6 +73,7 @@ pub fn final_entities_by_refs(
 /// SQL text plus its bound values, with the placeholder style of one backend.
 pub struct SqlBuilder {
     backend: Backend,
+    alias: usize,
     pub sql: String,
     pub binds: Vec<BindValue>,
 }
@@ -86,6 +87,7 @@ impl SqlBuilder {
     pub fn new(backend: Backend) -> Self {
         Self {
             backend,
+            alias: 0,
             sql: String::new(),
             binds: Vec::new(),
         }
@@ -116,36 +118,40 @@ impl SqlBuilder {
 
     /// Appends the condition that `fe.entity_id` matches the filter.
     pub fn push_filter(&mut self, filter: &EntityFilter) -> &mut Self {
+        self.push("fe.entity_id IN (");
+        self.push_id_set(filter);
+        self.push(")")
+    }
+
+    /// Appends a `SELECT` of the entity ids matching `filter`, computed from the search rows
+    /// alone (INTERSECT/UNION/EXCEPT), so the database reads no entity before it knows the
+    /// entity matches.
+    pub fn push_id_set(&mut self, filter: &EntityFilter) -> &mut Self {
         match filter {
-            EntityFilter::All(items) | EntityFilter::Any(items) if items.is_empty() => {
-                self.push(if matches!(filter, EntityFilter::All(_)) {
-                    "1=1"
-                } else {
-                    "1=0"
-                });
+            EntityFilter::All(items) if items.is_empty() => {
+                self.push("SELECT entity_id FROM final_entities");
+            }
+            EntityFilter::Any(items) if items.is_empty() => {
+                self.push("SELECT entity_id FROM final_entities WHERE 1=0");
+            }
+            EntityFilter::All(items) | EntityFilter::Any(items) if items.len() == 1 => {
+                self.push_id_set(&items[0]);
             }
             EntityFilter::All(items) | EntityFilter::Any(items) => {
-                let joiner = if matches!(filter, EntityFilter::All(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
-                self.push("(");
+                let op = if matches!(filter, EntityFilter::All(_)) { " INTERSECT " } else { " UNION " };
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        self.push(joiner);
+                        self.push(op);
                     }
-                    self.push_filter(item);
+                    self.push_wrapped_id_set(item);
                 }
-                self.push(")");
             }
             EntityFilter::Not(inner) => {
-                self.push("NOT (");
-                self.push_filter(inner);
-                self.push(")");
+                self.push("SELECT entity_id FROM final_entities EXCEPT ");
+                self.push_wrapped_id_set(inner);
             }
             EntityFilter::Key { key, values } => {
-                self.push("fe.entity_id IN (SELECT entity_id FROM search WHERE key = ");
+                self.push("SELECT entity_id FROM search WHERE key = ");
                 self.bind_text(key);
                 if let Some(values) = values {
                     if values.is_empty() {
@@ -161,23 +167,31 @@ impl SqlBuilder {
                         self.push(")");
                     }
                 }
-                self.push(")");
             }
             EntityFilter::HasPrefix { key, prefix } => {
-                self.push("fe.entity_id IN (SELECT entity_id FROM search WHERE key = ");
+                self.push("SELECT entity_id FROM search WHERE key = ");
                 self.bind_text(key);
                 self.push(" AND value LIKE ");
                 self.bind_text(&format!("{}%", escape_like(prefix)));
-                self.push(" ESCAPE '\\')");
+                self.push(" ESCAPE '\\'");
             }
         }
         self
     }
 
-    /// Appends a full-text condition: `term` is a case-insensitive substring of one of the
-    /// fields' values.
-    pub fn push_full_text(&mut self, term: &str, fields: &[String]) -> &mut Self {
-        self.push("fe.entity_id IN (SELECT entity_id FROM search WHERE key IN (");
+    /// An id set usable as one operand of a compound SELECT.
+    fn push_wrapped_id_set(&mut self, filter: &EntityFilter) {
+        self.alias += 1;
+        let alias = self.alias;
+        self.push("SELECT entity_id FROM (");
+        self.push_id_set(filter);
+        self.push(&format!(") AS ids{alias}"));
+    }
+
+    /// Appends a `SELECT` of the ids whose value of one of `fields` contains `term`
+    /// (case-insensitively).
+    pub fn push_full_text_id_set(&mut self, term: &str, fields: &[String]) -> &mut Self {
+        self.push("SELECT entity_id FROM search WHERE key IN (");
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {
                 self.push(", ");
@@ -186,7 +200,7 @@ impl SqlBuilder {
         }
         self.push(") AND value LIKE ");
         self.bind_text(&format!("%{}%", escape_like(&term.to_lowercase())));
-        self.push(" ESCAPE '\\')");
+        self.push(" ESCAPE '\\'");
         self
     }
 
@@ -307,21 +321,32 @@ fn push_conditions(
     full_text: Option<(&str, &[String])>,
     sort_key: Option<&str>,
 ) {
+    let full_text = full_text.filter(|(term, fields)| !term.is_empty() && !fields.is_empty());
+    if filter.is_none() && full_text.is_none() && sort_key.is_none() {
+        return;
+    }
+    // One id set: the filter, the full text and the sort key's presence intersected.
+    b.push(" AND fe.entity_id IN (");
+    let mut first = true;
+    let mut next = |b: &mut SqlBuilder| {
+        if !std::mem::take(&mut first) {
+            b.push(" INTERSECT ");
+        }
+    };
     if let Some(f) = filter {
-        b.push(" AND ");
-        b.push_filter(f);
+        next(b);
+        b.push_wrapped_id_set(f);
     }
     if let Some((term, fields)) = full_text {
-        if !term.is_empty() && !fields.is_empty() {
-            b.push(" AND ");
-            b.push_full_text(term, fields);
-        }
+        next(b);
+        b.push_full_text_id_set(term, fields);
     }
     if let Some(key) = sort_key {
-        b.push(" AND fe.entity_id IN (SELECT entity_id FROM search WHERE key = ");
+        next(b);
+        b.push("SELECT entity_id FROM search WHERE key = ");
         b.bind_text(key);
-        b.push(")");
     }
+    b.push(")");
 }
 
 /// How many final entities match.
@@ -358,8 +383,8 @@ pub fn facet_values(
     b.bind_text(key);
     b.push(" AND s.original_value IS NOT NULL");
     if let Some(f) = filter {
-        b.push(" AND s.entity_id IN (SELECT fe.entity_id FROM final_entities fe WHERE ");
-        b.push_filter(f);
+        b.push(" AND s.entity_id IN (");
+        b.push_id_set(f);
         b.push(")");
     }
     b.push(" GROUP BY s.original_value ORDER BY s.original_value");

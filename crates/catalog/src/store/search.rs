@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use portico_query::{build_search_rows, SearchRow};
 use portico_store::schema::{facet_counts as fc, final_entities as fe, search as s};
 use portico_store::{with_conn, DbConn};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Facet keys whose counts are kept up to date. Keys that are unique per entity (names,
 /// uids, annotations) would make the table as large as the search table for no gain; facets
@@ -73,49 +73,67 @@ pub fn delete_final_entity(conn: &mut DbConn<'_>, entity_id: &str) -> CatalogRes
     Ok(())
 }
 
+/// Brings an entity's search rows from what is stored to `new_rows`, touching only the rows
+/// that differ: an entity gaining one relation costs one insert, not a rewrite of all its
+/// rows (large groups are restitched often while their members are processed).
 fn replace_search_rows(
     conn: &mut DbConn<'_>,
     entity_id: &str,
     new_rows: Vec<SearchRow>,
 ) -> CatalogResult<()> {
-    let old: Vec<(String, Option<String>, Option<String>)> = with_conn!(conn, c => s::table
+    type RowKey = (String, Option<String>, Option<String>);
+    let old: Vec<(i64, String, Option<String>, Option<String>)> = with_conn!(conn, c => s::table
         .filter(s::entity_id.eq(entity_id))
-        .select((s::key, s::original_value, s::value))
+        .select((s::id, s::key, s::original_value, s::value))
         .load(*c))?;
+    // Multiset difference: rows present in both stay.
+    let mut wanted: HashMap<RowKey, usize> = HashMap::new();
+    for r in &new_rows {
+        *wanted.entry((r.key.clone(), r.original_value.clone(), r.value.clone())).or_default() += 1;
+    }
+    let mut stale_ids = Vec::new();
     let mut deltas: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (key, original, _) in &old {
-        if let (true, Some(v)) = (is_counted_facet_key(key), original) {
-            *deltas.entry((key.clone(), v.clone())).or_default() -= 1;
+    for (id, key, original, value) in old {
+        let row_key = (key, original, value);
+        match wanted.get_mut(&row_key) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => {
+                stale_ids.push(id);
+                if let (true, Some(v)) = (is_counted_facet_key(&row_key.0), &row_key.1) {
+                    *deltas.entry((row_key.0.clone(), v.clone())).or_default() -= 1;
+                }
+            }
         }
     }
-    for row in &new_rows {
-        if let (true, Some(v)) = (is_counted_facet_key(&row.key), &row.original_value) {
-            *deltas.entry((row.key.clone(), v.clone())).or_default() += 1;
+    let mut added = Vec::new();
+    for r in &new_rows {
+        let row_key = (r.key.clone(), r.original_value.clone(), r.value.clone());
+        if let Some(n) = wanted.get_mut(&row_key) {
+            if *n > 0 {
+                *n -= 1;
+                added.push(r);
+                if let (true, Some(v)) = (is_counted_facet_key(&r.key), &r.original_value) {
+                    *deltas.entry((r.key.clone(), v.clone())).or_default() += 1;
+                }
+            }
         }
     }
-    let unchanged = old.len() == new_rows.len()
-        && old
-            .iter()
-            .zip(&new_rows)
-            .all(|((k, o, v), r)| *k == r.key && *o == r.original_value && *v == r.value);
-    if !unchanged {
-        if !old.is_empty() {
-            with_conn!(conn, c => diesel::delete(s::table.filter(s::entity_id.eq(entity_id))).execute(*c))?;
-        }
-        let rows: Vec<_> = new_rows
-            .iter()
-            .map(|r| {
-                (
-                    s::entity_id.eq(entity_id),
-                    s::key.eq(&r.key),
-                    s::original_value.eq(r.original_value.as_deref()),
-                    s::value.eq(r.value.as_deref()),
-                )
-            })
-            .collect();
-        for chunk in rows.chunks(150) {
-            with_conn!(conn, c => diesel::insert_into(s::table).values(chunk).execute(*c))?;
-        }
+    for chunk in stale_ids.chunks(500) {
+        with_conn!(conn, c => diesel::delete(s::table.filter(s::id.eq_any(chunk))).execute(*c))?;
+    }
+    let rows: Vec<_> = added
+        .iter()
+        .map(|r| {
+            (
+                s::entity_id.eq(entity_id),
+                s::key.eq(&r.key),
+                s::original_value.eq(r.original_value.as_deref()),
+                s::value.eq(r.value.as_deref()),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(150) {
+        with_conn!(conn, c => diesel::insert_into(s::table).values(chunk).execute(*c))?;
     }
     for ((key, value), delta) in deltas {
         if delta == 0 {
