@@ -1,11 +1,11 @@
 //! Application state, built once at start and shared with every handler.
 
 use crate::config::Config;
-use portico_catalog::processing::{Processor, RulesEnforcer};
+use portico_auth::{AuthService, AuthSettings, Clock};
 use portico_catalog::github::GithubCatalog;
+use portico_catalog::processing::{Processor, RulesEnforcer};
 use portico_catalog::read::LocationReader;
 use portico_catalog::{Catalog, ConfiguredLocation, Engine, EngineSettings};
-use portico_auth::{AuthService, AuthSettings, Clock};
 use portico_store::{run_migrations, Db};
 use std::sync::Arc;
 

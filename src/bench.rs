@@ -225,7 +225,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     result
 }
 
-fn create_pg_database(admin_url: &str, name: &str, create: bool) -> anyhow::Result<()> {
+pub(crate) fn create_pg_database(admin_url: &str, name: &str, create: bool) -> anyhow::Result<()> {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
     let mut admin = diesel::pg::PgConnection::establish(admin_url)?;

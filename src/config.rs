@@ -24,6 +24,14 @@ pub struct Config {
     pub catalog_rules: Vec<CatalogRule>,
     pub registration_types: Vec<String>,
     pub engine: EngineSettings,
+    /// `auth`: identity token lifetime, sign-in providers.
+    pub auth: portico_auth::config::AuthConfig,
+    /// `backend.auth`: external access for CI and services.
+    pub backend_auth: portico_auth::config::BackendAuthConfig,
+    /// `portico.permission`: who may do what.
+    pub permission: portico_auth::permission::PermissionConfig,
+    /// `integrations.github`, `catalog.providers.github`/`githubOrg`, `portico.github`.
+    pub github: portico_catalog::github::GithubSettings,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +81,25 @@ struct LocationRule {
 struct PorticoSection {
     #[serde(default)]
     catalog: PorticoCatalog,
+    #[serde(default)]
+    permission: portico_auth::permission::PermissionConfig,
+    #[serde(default)]
+    github: PorticoGithub,
+}
+
+/// `integrations`: only GitHub is read; other hosts warn as unknown keys.
+#[derive(Debug, Default, Deserialize)]
+struct IntegrationsSection {
+    #[serde(default)]
+    github: Vec<portico_github::GithubIntegrationConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PorticoGithub {
+    /// Checks `X-Hub-Signature-256` on `POST /api/events/http/github`.
+    #[serde(default)]
+    webhook_secret: Option<secrecy::SecretString>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +126,10 @@ impl Config {
         let backend = loaded.section_logged::<portico_config::BackendConfig>("backend")?;
         let catalog = loaded.section_logged::<CatalogSection>("catalog")?;
         let portico = loaded.section_logged::<PorticoSection>("portico")?;
+        let integrations = loaded.section_logged::<IntegrationsSection>("integrations")?;
+        let auth = loaded.section_logged::<portico_auth::config::AuthConfig>("auth")?;
+        let backend_auth =
+            loaded.section_logged::<portico_auth::config::BackendAuthConfig>("backend.auth")?;
         let database = match backend.database.resolve(DEFAULT_SQLITE_PATH)? {
             DatabaseTarget::Sqlite { path } => DbTarget::Sqlite(path),
             DatabaseTarget::Postgres { url } => DbTarget::Postgres(url),
@@ -143,6 +174,11 @@ impl Config {
         if let Some(c) = portico.catalog.concurrency {
             engine.concurrency = c.max(1);
         }
+        let github = portico_catalog::github::GithubSettings::from_config(
+            integrations.github,
+            catalog.providers.as_ref(),
+            portico.github.webhook_secret,
+        )?;
         Ok(Config {
             database,
             listen_host: backend.listen.host_or_default().to_string(),
@@ -164,7 +200,20 @@ impl Config {
                 .registration_types
                 .unwrap_or_else(|| vec!["url".to_string()]),
             engine,
+            auth,
+            backend_auth,
+            permission: portico.permission,
+            github,
         })
+    }
+
+    /// `<backend.baseUrl>/api/auth`: the issuer of identity tokens.
+    pub fn auth_base_url(&self) -> String {
+        let base = self
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{}", self.listen_port));
+        format!("{}/api/auth", base.trim_end_matches('/'))
     }
 }
 
@@ -289,5 +338,28 @@ mod tests {
         assert_eq!(c.engine.orphan_strategy, OrphanStrategy::Delete);
         assert_eq!(c.engine.processing_interval, (10, 10));
         assert_eq!(c.registration_types, vec!["url".to_string()]);
+    }
+
+    #[test]
+    fn github_keys_compose_the_github_settings() {
+        let loaded = LoadedConfig::from_value(serde_json::json!({
+            "integrations": {"github": [{"host": "ghe.example.com",
+                "apiBaseUrl": "https://ghe.example.com/api/v3", "token": "t"}]},
+            "catalog": {"providers": {
+                "github": {"organization": "acme", "catalogPath": "/**/catalog-info.yaml",
+                           "schedule": {"frequency": {"minutes": 10}}},
+                "githubOrg": {"githubUrl": "https://ghe.example.com", "orgs": ["acme"]}}},
+            "portico": {"github": {"webhookSecret": "s"}}
+        }));
+        let c = Config::from_loaded(&loaded).unwrap();
+        assert_eq!(c.github.integrations[0].host, "ghe.example.com");
+        assert_eq!(c.github.providers[0].id, "default");
+        assert_eq!(c.github.org_providers[0].orgs, ["acme"]);
+        assert!(c.github.webhook_secret().is_some());
+        let bad = LoadedConfig::from_value(serde_json::json!({
+            "catalog": {"providers": {"github": {"p": {"catalogPath": "/x.yaml"}}}}
+        }));
+        let error = Config::from_loaded(&bad).unwrap_err().to_string();
+        assert!(error.contains("catalog.providers.github.p"), "{error}");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_github;
 pub mod config;
 pub mod http;
 pub mod server;

@@ -36,6 +36,9 @@ enum Command {
     },
     /// Measures ingest and query speed on a synthetic catalog.
     Bench(portico::bench::BenchArgs),
+    /// Measures GitHub discovery, ingest, quota use and webhook latency against a local
+    /// GitHub double.
+    BenchGithub(portico::bench_github::BenchGithubArgs),
 }
 
 fn config_files(given: Vec<PathBuf>) -> Vec<PathBuf> {
@@ -59,6 +62,9 @@ fn main() -> anyhow::Result<()> {
             actix_web::rt::System::new().block_on(serve(config))
         }
         Command::Bench(args) => actix_web::rt::System::new().block_on(portico::bench::run(args)),
+        Command::BenchGithub(args) => {
+            actix_web::rt::System::new().block_on(portico::bench_github::run(args))
+        }
         Command::Migrate { config } => {
             let config = Config::load(&config_files(config))?;
             let db = portico_store::Db::connect(&config.database)?;

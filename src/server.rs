@@ -30,6 +30,7 @@ pub async fn start(
         let engine = state.catalog.engine().clone();
         let token = cancel.clone();
         tokio::spawn(async move { engine.run(token).await });
+        state.github.spawn_schedules(cancel.clone());
     }
     let app_state = state.clone();
     let server = HttpServer::new(move || {
@@ -53,6 +54,15 @@ pub async fn start(
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(http::configure)
             .default_service(web::to(http::error::not_found_route))
+    })
+    // Streamed listings are written in several pieces; without TCP_NODELAY the last piece
+    // waits for the client's delayed ACK (about 40 ms per response).
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("could not set TCP_NODELAY: {e}");
+            }
+        }
     })
     .listen(listener)?
     .shutdown_timeout(5)

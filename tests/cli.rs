@@ -1,5 +1,9 @@
 //! The built binary: `portico validate` for CI use, and `portico migrate`.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first failure")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests stop at the first failure"
+)]
 
 use std::process::Command;
 

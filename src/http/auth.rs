@@ -36,13 +36,20 @@ pub struct CatalogUsers<'a>(pub &'a portico_catalog::Catalog);
 #[async_trait::async_trait]
 impl UserResolver for CatalogUsers<'_> {
     async fn find_users(&self, filter: &EntityFilter) -> AuthResult<Vec<Value>> {
-        let sort = portico_catalog::store::SortSpec { key: None, descending: false };
+        let sort = portico_catalog::store::SortSpec {
+            key: None,
+            descending: false,
+        };
         let page = self
             .0
             .page_entities(Some(filter.clone()), None, sort, None, false, 10, 0)
             .await
             .map_err(|e| portico_auth::AuthError::Upstream(e.to_string()))?;
-        Ok(page.items.iter().filter_map(|t| serde_json::from_str(t).ok()).collect())
+        Ok(page
+            .items
+            .iter()
+            .filter_map(|t| serde_json::from_str(t).ok())
+            .collect())
     }
 }
 
@@ -56,21 +63,31 @@ async fn openid(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn userinfo(caller: Caller) -> Result<HttpResponse, ApiError> {
-    let identity = caller.0.ok_or_else(|| ApiError::unauthenticated("No user identity"))?;
-    let doc = userinfo_document(&identity).ok_or_else(|| ApiError::unauthenticated("The token is not a user token"))?;
+    let identity = caller
+        .0
+        .ok_or_else(|| ApiError::unauthenticated("No user identity"))?;
+    let doc = userinfo_document(&identity)
+        .ok_or_else(|| ApiError::unauthenticated("The token is not a user token"))?;
     Ok(HttpResponse::Ok().json(doc))
 }
 
 /// Backstage's clients mark refresh calls with this header; it keeps other sites' forms
 /// from using the session cookie.
 fn require_xhr(req: &HttpRequest) -> Result<(), ApiError> {
-    match req.headers().get("x-requested-with").and_then(|v| v.to_str().ok()) {
+    match req
+        .headers()
+        .get("x-requested-with")
+        .and_then(|v| v.to_str().ok())
+    {
         Some("XMLHttpRequest") => Ok(()),
         _ => Err(ApiError::unauthenticated("Invalid X-Requested-With header")),
     }
 }
 
-async fn guest_refresh(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn guest_refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     require_xhr(&req)?;
     let development = state.config.auth.environment() == "development";
     let users = CatalogUsers(&state.catalog);
@@ -78,7 +95,11 @@ async fn guest_refresh(state: web::Data<AppState>, req: HttpRequest) -> Result<H
     let issued = state
         .auth
         .tokens
-        .issue_user_token(&user.user_entity_ref, &user.ownership_entity_refs, state.auth.token_ttl)
+        .issue_user_token(
+            &user.user_entity_ref,
+            &user.ownership_entity_refs,
+            state.auth.token_ttl,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(AuthResponse::new(issued, profile)))
 }
@@ -104,7 +125,10 @@ struct StartQuery {
     scope: Option<String>,
 }
 
-async fn github_start(state: web::Data<AppState>, query: web::Query<StartQuery>) -> Result<HttpResponse, ApiError> {
+async fn github_start(
+    state: web::Data<AppState>,
+    query: web::Query<StartQuery>,
+) -> Result<HttpResponse, ApiError> {
     let provider = github(&state)?;
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let redirect = provider.callback_url(&state.auth.auth_base_url);
@@ -116,7 +140,10 @@ async fn github_start(state: web::Data<AppState>, query: web::Query<StartQuery>)
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::minutes(10))
         .finish();
-    Ok(HttpResponse::Found().insert_header(("Location", url)).cookie(cookie).finish())
+    Ok(HttpResponse::Found()
+        .insert_header(("Location", url))
+        .cookie(cookie)
+        .finish())
 }
 
 #[derive(Deserialize)]
@@ -139,12 +166,18 @@ async fn github_frame(
     let provider = github(&state)?;
     let result: Result<(AuthResponse, String), ApiError> = async {
         if let Some(error) = &query.error {
-            return Err(ApiError::unauthenticated(format!("GitHub sign-in failed: {error}")));
+            return Err(ApiError::unauthenticated(format!(
+                "GitHub sign-in failed: {error}"
+            )));
         }
         let nonce = req.cookie(NONCE_COOKIE).map(|c| c.value().to_string());
         match (&nonce, &query.state) {
             (Some(n), Some(s)) if n == s => {}
-            _ => return Err(ApiError::unauthenticated("Authentication failed, invalid state")),
+            _ => {
+                return Err(ApiError::unauthenticated(
+                    "Authentication failed, invalid state",
+                ))
+            }
         }
         let code = query.code.clone().unwrap_or_default();
         let redirect = provider.callback_url(&state.auth.auth_base_url);
@@ -161,14 +194,24 @@ async fn github_frame(
         let issued = state
             .auth
             .tokens
-            .issue_user_token(&user.user_entity_ref, &user.ownership_entity_refs, state.auth.token_ttl)
+            .issue_user_token(
+                &user.user_entity_ref,
+                &user.ownership_entity_refs,
+                state.auth.token_ttl,
+            )
             .await?;
         Ok((AuthResponse::new(issued, profile), session))
     }
     .await;
     let (message, session) = match result {
-        Ok((response, session)) => (json!({ "type": "authorization_response", "response": response }), Some(session)),
-        Err(e) => (json!({ "type": "authorization_response", "error": { "name": e.name, "message": e.message } }), None),
+        Ok((response, session)) => (
+            json!({ "type": "authorization_response", "response": response }),
+            Some(session),
+        ),
+        Err(e) => (
+            json!({ "type": "authorization_response", "error": { "name": e.name, "message": e.message } }),
+            None,
+        ),
     };
     // The message goes to the window that opened the pop-up, as Backstage's frame does.
     let payload = serde_json::to_string(&message)
@@ -193,7 +236,10 @@ async fn github_frame(
     Ok(response.body(html))
 }
 
-async fn github_refresh(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn github_refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     require_xhr(&req)?;
     github(&state)?;
     let token = req
@@ -204,17 +250,28 @@ async fn github_refresh(state: web::Data<AppState>, req: HttpRequest) -> Result<
     let response = state
         .auth
         .sessions
-        .refresh("github", &token, &state.auth.tokens, state.auth.token_ttl, Some(&users))
+        .refresh(
+            "github",
+            &token,
+            &state.auth.tokens,
+            state.auth.token_ttl,
+            Some(&users),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(response))
 }
 
-async fn github_logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn github_logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     require_xhr(&req)?;
     if let Some(cookie) = req.cookie(REFRESH_COOKIE) {
         state.auth.sessions.delete(cookie.value()).await?;
     }
-    let mut removal = Cookie::build(REFRESH_COOKIE, "").path("/api/auth/github").finish();
+    let mut removal = Cookie::build(REFRESH_COOKIE, "")
+        .path("/api/auth/github")
+        .finish();
     removal.make_removal();
     Ok(HttpResponse::Ok().cookie(removal).finish())
 }
@@ -233,9 +290,15 @@ async fn audit_events(
     caller: Caller,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.authorize(&state, "catalog", &portico_auth::permission::CATALOG_LOCATION_READ)?;
+    caller.authorize(
+        &state,
+        "catalog",
+        &portico_auth::permission::CATALOG_LOCATION_READ,
+    )?;
     if caller.0.is_none() {
-        return Err(ApiError::unauthenticated("The audit log needs a signed-in caller"));
+        return Err(ApiError::unauthenticated(
+            "The audit log needs a signed-in caller",
+        ));
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let events = state.auth.audit.list(query.after, limit).await?;

@@ -152,9 +152,15 @@ impl From<portico_auth::AuthError> for ApiError {
             A::NotAllowed(m) => ApiError::not_allowed(m),
             A::InvalidInput(m) => ApiError::input(m),
             A::NotFound(m) => ApiError::not_found(m),
-            A::Conflict(m) => Self { status: StatusCode::CONFLICT, name: "ConflictError", message: m },
+            A::Conflict(m) => Self {
+                status: StatusCode::CONFLICT,
+                name: "ConflictError",
+                message: m,
+            },
             A::Store(e) => CatalogError::Store(e).into(),
-            other @ (A::Config(_) | A::Upstream(_) | A::Crypto(_) | A::Corrupt(_)) => ApiError::internal_error(other),
+            other @ (A::Config(_) | A::Upstream(_) | A::Crypto(_) | A::Corrupt(_)) => {
+                ApiError::internal_error(other)
+            }
         }
     }
 }

@@ -26,9 +26,14 @@ impl FromRequest for Caller {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal_error("application state missing"))?;
+            let state =
+                state.ok_or_else(|| ApiError::internal_error("application state missing"))?;
             let bearer = header.as_deref().and_then(bearer_token);
-            let identity = state.auth.authenticator.authenticate_required(bearer).await?;
+            let identity = state
+                .auth
+                .authenticator
+                .authenticate_required(bearer)
+                .await?;
             Ok(Caller(identity))
         })
     }
@@ -73,7 +78,12 @@ impl Allowed {
 
 impl Caller {
     /// Checks a permission for a plugin (`catalog`, `scaffolder`, …): 403 when denied.
-    pub fn authorize(&self, state: &AppState, plugin: &str, permission: &Permission) -> Result<Allowed, ApiError> {
+    pub fn authorize(
+        &self,
+        state: &AppState,
+        plugin: &str,
+        permission: &Permission,
+    ) -> Result<Allowed, ApiError> {
         if let Some(identity) = &self.0 {
             identity.check_plugin_access(plugin)?;
         }
@@ -89,12 +99,20 @@ impl Caller {
     }
 
     pub fn actor(&self) -> String {
-        self.0.as_ref().map_or_else(|| "anonymous".to_string(), Identity::actor)
+        self.0
+            .as_ref()
+            .map_or_else(|| "anonymous".to_string(), Identity::actor)
     }
 
     /// Records a write in the audit log; a failure to record is logged, not returned, so it
     /// never turns a done write into an error.
-    pub async fn audit(&self, state: &AppState, action: &str, target: Option<String>, outcome: AuditOutcome) {
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        target: Option<String>,
+        outcome: AuditOutcome,
+    ) {
         let event = NewAuditEvent::new(self.0.as_ref(), action, target, outcome);
         if let Err(e) = state.auth.audit.record(event).await {
             tracing::error!("could not record audit event {action}: {e}");

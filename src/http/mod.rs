@@ -1,7 +1,10 @@
 //! The whole route table, on one screen.
 
+pub mod auth;
 pub mod catalog;
 pub mod error;
+pub mod events;
+pub mod extract;
 #[path = "web.rs"]
 pub mod frontend;
 pub mod health;
@@ -65,7 +68,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/portico/processing-errors",
                     web::get().to(entities::processing_errors),
+                )
+                .route(
+                    "/portico/github/rate-limit",
+                    web::get().to(catalog::github::rate_limit),
                 ),
+        )
+        .service(
+            web::resource("/api/events/http/github")
+                .app_data(web::PayloadConfig::new(events::github::MAX_PAYLOAD_BYTES))
+                .route(web::post().to(events::github::receive)),
         );
+    auth::configure(cfg);
     frontend::configure(cfg);
 }

@@ -45,7 +45,10 @@ async fn tokens_are_required_checked_and_verified(db: TestDb) {
     assert_eq!(status, 200);
     let (status, info) = status_with(&app, "/api/auth/v1/userinfo", Some(&app.token)).await;
     assert_eq!(status, 200);
-    assert!(info["claims"]["sub"].as_str().unwrap().starts_with("user:"), "{info}");
+    assert!(
+        info["claims"]["sub"].as_str().unwrap().starts_with("user:"),
+        "{info}"
+    );
 
     // The token is an ES256 JWT whose key is published.
     let header: Value = serde_json::from_slice(
@@ -56,27 +59,58 @@ async fn tokens_are_required_checked_and_verified(db: TestDb) {
     .unwrap();
     assert_eq!(header["alg"], "ES256");
     let (_, jwks) = status_with(&app, "/api/auth/.well-known/jwks.json", None).await;
-    assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == header["kid"]), "{jwks}");
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == header["kid"]),
+        "{jwks}"
+    );
     let (_, openid) = status_with(&app, "/api/auth/.well-known/openid-configuration", None).await;
-    assert!(openid["jwks_uri"].as_str().unwrap().ends_with("/.well-known/jwks.json"));
+    assert!(openid["jwks_uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("/.well-known/jwks.json"));
 
     // Forged, tampered, wrong-algorithm and expired tokens are refused.
     let parts: Vec<&str> = app.token.split('.').collect();
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let mut claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .unwrap(),
+    )
+    .unwrap();
     claims["sub"] = json!("user:default/admin");
     let tampered = format!("{}.{}.{}", parts[0], b64(&claims), parts[2]);
-    let none_alg = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), parts[1]);
+    let none_alg = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        parts[1]
+    );
     let hs256 = {
         let key = jsonwebtoken::EncodingKey::from_secret(b"guessed");
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
         h.kid = header["kid"].as_str().map(str::to_string);
         jsonwebtoken::encode(&h, &claims, &key).unwrap()
     };
-    let mut expired_claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut expired_claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .unwrap(),
+    )
+    .unwrap();
     expired_claims["exp"] = json!(1_000_000_000);
     let expired = format!("{}.{}.{}", parts[0], b64(&expired_claims), parts[2]);
-    for bad in [tampered.as_str(), none_alg.as_str(), hs256.as_str(), expired.as_str(), "garbage", "a.b.c"] {
+    for bad in [
+        tampered.as_str(),
+        none_alg.as_str(),
+        hs256.as_str(),
+        expired.as_str(),
+        "garbage",
+        "a.b.c",
+    ] {
         let (status, body) = status_with(&app, "/api/catalog/entities", Some(bad)).await;
         assert_eq!(status, 401, "{bad}: {body}");
         assert_eq!(body["error"]["name"], "AuthenticationError");
@@ -121,11 +155,18 @@ async fn only_owners_may_delete_when_the_policy_says_so(db: TestDb) {
     .unwrap();
     let app = TestApp::spawn(db, config).await;
     for path in ["/org.yaml", "/a.yaml"] {
-        let (status, body) = app.post("/api/catalog/locations", &json!({"type": "url", "target": host.url(path)})).await;
+        let (status, body) = app
+            .post(
+                "/api/catalog/locations",
+                &json!({"type": "url", "target": host.url(path)}),
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
     }
     app.process().await;
-    let (_, entity) = app.get("/api/catalog/entities/by-name/component/default/owned-by-a").await;
+    let (_, entity) = app
+        .get("/api/catalog/entities/by-name/component/default/owned-by-a")
+        .await;
     let uid = entity["metadata"]["uid"].as_str().unwrap().to_string();
 
     let issue = |user: &str, groups: &[&str]| {
@@ -134,19 +175,48 @@ async fn only_owners_may_delete_when_the_policy_says_so(db: TestDb) {
         let sub = format!("user:default/{user}");
         let mut ent = vec![sub.clone()];
         ent.extend(groups.iter().map(|g| format!("group:default/{g}")));
-        async move { tokens.issue_user_token(&sub, &ent, ttl).await.unwrap().token }
+        async move {
+            tokens
+                .issue_user_token(&sub, &ent, ttl)
+                .await
+                .unwrap()
+                .token
+        }
     };
     let bob = issue("bob", &["team-b"]).await;
-    let res = app.client.delete(app.url(&format!("/api/catalog/entities/by-uid/{uid}"))).bearer_auth(&bob).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/catalog/entities/by-uid/{uid}")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 403);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["name"], "NotAllowedError");
-    assert_eq!(app.get(&format!("/api/catalog/entities/by-uid/{uid}")).await.0, 200, "a refused delete changes nothing");
+    assert_eq!(
+        app.get(&format!("/api/catalog/entities/by-uid/{uid}"))
+            .await
+            .0,
+        200,
+        "a refused delete changes nothing"
+    );
 
     let alice = issue("alice", &["team-a"]).await;
-    let res = app.client.delete(app.url(&format!("/api/catalog/entities/by-uid/{uid}"))).bearer_auth(&alice).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/catalog/entities/by-uid/{uid}")))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 204);
-    assert_eq!(app.get(&format!("/api/catalog/entities/by-uid/{uid}")).await.0, 404);
+    assert_eq!(
+        app.get(&format!("/api/catalog/entities/by-uid/{uid}"))
+            .await
+            .0,
+        404
+    );
 
     let (_, audit) = app.get("/api/auth/portico/audit-events").await;
     let deletes: Vec<(&str, &str)> = audit["items"]
@@ -228,7 +298,10 @@ async fn github_sign_in_resolves_a_catalog_user() {
     let (github, github_handle) = start_github_oauth_double().await;
     let host = FileHost::start().await;
     host.put("/org.yaml", ORG);
-    let location = portico_catalog::ConfiguredLocation { location_type: "url".into(), target: host.url("/org.yaml") };
+    let location = portico_catalog::ConfiguredLocation {
+        location_type: "url".into(),
+        target: host.url("/org.yaml"),
+    };
     let mut config = test_config(&db, vec![location], host.allow());
     config.auth = serde_json::from_value(json!({
         "providers": {"github": {"development": {
@@ -239,18 +312,49 @@ async fn github_sign_in_resolves_a_catalog_user() {
     .unwrap();
     let app = TestApp::spawn(db, config).await;
     app.process().await;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
 
-    let start = client.get(app.url("/api/auth/github/start")).send().await.unwrap();
+    let start = client
+        .get(app.url("/api/auth/github/start"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(start.status().as_u16(), 302);
-    let location = start.headers().get("location").unwrap().to_str().unwrap().to_string();
-    assert!(location.starts_with(&format!("{github}/login/oauth/authorize")), "{location}");
-    let nonce_cookie = start.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
-    let state = url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
+    let location = start
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        location.starts_with(&format!("{github}/login/oauth/authorize")),
+        "{location}"
+    );
+    let nonce_cookie = start
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let state = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
 
     // A wrong state is refused.
     let frame = client
-        .get(app.url(&format!("/api/auth/github/handler/frame?code=good-code&state=wrong")))
+        .get(app.url("/api/auth/github/handler/frame?code=good-code&state=wrong"))
         .header("cookie", &nonce_cookie)
         .send()
         .await
@@ -259,7 +363,9 @@ async fn github_sign_in_resolves_a_catalog_user() {
     assert!(html.contains("invalid state"), "{html}");
 
     let frame = client
-        .get(app.url(&format!("/api/auth/github/handler/frame?code=good-code&state={state}")))
+        .get(app.url(&format!(
+            "/api/auth/github/handler/frame?code=good-code&state={state}"
+        )))
         .header("cookie", &nonce_cookie)
         .send()
         .await
@@ -286,14 +392,25 @@ async fn github_sign_in_resolves_a_catalog_user() {
         .await
         .unwrap();
     let identity = &refreshed["backstageIdentity"]["identity"];
-    assert_eq!(identity["userEntityRef"], "user:default/alice", "{refreshed}");
-    assert!(identity["ownershipEntityRefs"].as_array().unwrap().contains(&json!("group:default/team-a")));
+    assert_eq!(
+        identity["userEntityRef"], "user:default/alice",
+        "{refreshed}"
+    );
+    assert!(identity["ownershipEntityRefs"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("group:default/team-a")));
     let token = refreshed["backstageIdentity"]["token"].as_str().unwrap();
     let (status, _) = status_with(&app, "/api/catalog/entities", Some(token)).await;
     assert_eq!(status, 200);
 
     // Without X-Requested-With the refresh is refused.
-    let res = client.get(app.url("/api/auth/github/refresh")).header("cookie", &refresh_cookie).send().await.unwrap();
+    let res = client
+        .get(app.url("/api/auth/github/refresh"))
+        .header("cookie", &refresh_cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 401);
     app.stop().await;
     host.stop().await;

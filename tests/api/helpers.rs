@@ -130,7 +130,10 @@ impl TestApp {
         let res = request.bearer_auth(&self.token).send().await.unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// `metadata.name`s of every entity of a kind, sorted.
@@ -165,7 +168,10 @@ pub async fn guest_token(client: &reqwest::Client, base: &str) -> String {
         .unwrap();
     assert_eq!(res.status().as_u16(), 200, "guest sign-in failed");
     let body: Value = res.json().await.unwrap();
-    body["backstageIdentity"]["token"].as_str().unwrap().to_string()
+    body["backstageIdentity"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Serves files from memory over real HTTP; tests change, add and remove them.

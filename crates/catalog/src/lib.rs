@@ -4,6 +4,7 @@
 
 mod engine;
 mod error;
+pub mod github;
 pub mod processing;
 pub mod read;
 mod service;

@@ -108,23 +108,37 @@ impl Catalog {
     }
 
     /// Deletes an entity. Its parents are made to write their output again on their next
-    /// processing, so an entity that is still emitted comes back.
-    pub async fn delete_entity_by_uid(&self, uid: &str) -> CatalogResult<()> {
+    /// processing, so an entity that is still emitted comes back. With `only_matching`, the
+    /// entity must match that filter (checked in the same transaction), else NotAllowed.
+    pub async fn delete_entity_by_uid(
+        &self,
+        uid: &str,
+        only_matching: Option<EntityFilter>,
+    ) -> CatalogResult<String> {
         let uid = uid.to_string();
-        self.db
+        let entity_ref = self
+            .db
             .write(move |conn| {
                 let Some((entity_ref, _)) = store::final_entity_by_uid(conn, &uid)? else {
                     return Err(CatalogError::NotFound(format!("No entity with uid {uid}")));
                 };
+                if let Some(filter) = &only_matching {
+                    if !store::entity_matches(conn, &uid, filter)? {
+                        return Err(CatalogError::NotAllowed(format!(
+                            "You may not delete {entity_ref}"
+                        )));
+                    }
+                }
                 let (parents, _) = store::parents_of(conn, &entity_ref)?;
                 store::forget_result_hashes(conn, &parents)?;
                 let restitch =
-                    store::delete_entities_and_orphaned_children(conn, vec![entity_ref])?;
-                store::request_stitch(conn, &restitch, now_millis())
+                    store::delete_entities_and_orphaned_children(conn, vec![entity_ref.clone()])?;
+                store::request_stitch(conn, &restitch, now_millis())?;
+                Ok(entity_ref)
             })
             .await?;
         self.engine.wake();
-        Ok(())
+        Ok(entity_ref)
     }
 
     /// One page of entities in `sort` order.

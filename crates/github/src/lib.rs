@@ -32,5 +32,6 @@ pub use rate_limit::RateQuota;
 pub use reader::{FileRead, GithubReader};
 pub use url::{GithubUrl, UrlKind};
 pub use webhook::{
-    parse_push_event, parse_repository_event, verify_signature, PushEvent, RepositoryEvent,
+    parse_push_event, parse_repository_event, signature_header, verify_signature, PushEvent,
+    RepositoryEvent,
 };

@@ -3,11 +3,11 @@
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Allowed, Caller};
-use portico_auth::permission::{CATALOG_ENTITY_DELETE, CATALOG_ENTITY_READ};
-use portico_auth::AuditOutcome;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
+use portico_auth::permission::{CATALOG_ENTITY_DELETE, CATALOG_ENTITY_READ};
+use portico_auth::AuditOutcome;
 use portico_catalog::store::{Boundary, SortSpec};
 use portico_catalog::Catalog;
 use portico_model::EntityRef;
@@ -328,15 +328,23 @@ fn full_text_of(
 }
 
 /// Serves one stored entity if the caller may read it; one it may not read is "not found".
-fn entity_response(text: Option<String>, allowed: &Allowed, missing: String) -> Result<HttpResponse, ApiError> {
-    let Some(text) = text else { return Err(ApiError::not_found(missing)) };
+fn entity_response(
+    text: Option<String>,
+    allowed: &Allowed,
+    missing: String,
+) -> Result<HttpResponse, ApiError> {
+    let Some(text) = text else {
+        return Err(ApiError::not_found(missing));
+    };
     if let Allowed::Matching(_) = allowed {
         let entity: Value = serde_json::from_str(&text).map_err(ApiError::internal_error)?;
         if !allowed.admits(&entity) {
             return Err(ApiError::not_found(missing));
         }
     }
-    Ok(HttpResponse::Ok().content_type("application/json").body(text))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(text))
 }
 
 pub async fn get_by_uid(
@@ -357,19 +365,34 @@ pub async fn delete_by_uid(
     let allowed = match caller.authorize(&state, "catalog", &CATALOG_ENTITY_DELETE) {
         Ok(a) => a,
         Err(e) => {
-            caller.audit(&state, "catalog.entity.delete", Some(uid.to_string()), AuditOutcome::Denied).await;
+            caller
+                .audit(
+                    &state,
+                    "catalog.entity.delete",
+                    Some(uid.to_string()),
+                    AuditOutcome::Denied,
+                )
+                .await;
             return Err(e);
         }
     };
     // A conditional permission is checked in the delete's own transaction.
-    let result = state.catalog.delete_entity_by_uid(&uid, allowed.filter().cloned()).await;
+    let result = state
+        .catalog
+        .delete_entity_by_uid(&uid, allowed.filter().cloned())
+        .await;
     let outcome = match &result {
         Ok(_) => AuditOutcome::Succeeded,
         Err(portico_catalog::CatalogError::NotAllowed(_)) => AuditOutcome::Denied,
         Err(_) => AuditOutcome::Failed,
     };
-    let target = result.as_ref().map(|r| r.clone()).unwrap_or_else(|_| uid.to_string());
-    caller.audit(&state, "catalog.entity.delete", Some(target), outcome).await;
+    let target = result
+        .as_ref()
+        .map(|r| r.clone())
+        .unwrap_or_else(|_| uid.to_string());
+    caller
+        .audit(&state, "catalog.entity.delete", Some(target), outcome)
+        .await;
     result?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -386,7 +409,10 @@ pub async fn get_by_name(
     entity_response(
         text,
         &allowed,
-        format!("No entity named '{}' found, with kind '{}' in namespace '{}'", r.name, r.kind, r.namespace),
+        format!(
+            "No entity named '{}' found, with kind '{}' in namespace '{}'",
+            r.name, r.kind, r.namespace
+        ),
     )
 }
 
@@ -410,7 +436,8 @@ pub async fn ancestry(
         .filter(|(entity, _)| allowed.admits(entity))
         .map(|(entity, parents)| json!({ "entity": entity, "parentEntityRefs": parents }))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "rootEntityRef": ancestry.root_entity_ref, "items": items })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "rootEntityRef": ancestry.root_entity_ref, "items": items })))
 }
 
 pub async fn by_refs(
@@ -461,7 +488,10 @@ pub async fn facets(
 ) -> Result<HttpResponse, ApiError> {
     let allowed = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)?;
     let request = portico_query::parse_facet_params(&query_pairs(&req))?;
-    let facets = state.catalog.facets(request.facets, allowed.restrict(request.filter)).await?;
+    let facets = state
+        .catalog
+        .facets(request.facets, allowed.restrict(request.filter))
+        .await?;
     let mut out = serde_json::Map::new();
     for (facet, values) in facets {
         let values: Vec<Value> = values
@@ -481,7 +511,9 @@ pub async fn processing_errors(
 ) -> Result<HttpResponse, ApiError> {
     // These entities have no final form to check a condition against: all or nothing.
     if let Allowed::Matching(_) = caller.authorize(&state, "catalog", &CATALOG_ENTITY_READ)? {
-        return Err(ApiError::not_allowed("Reading processing errors needs unrestricted read access"));
+        return Err(ApiError::not_allowed(
+            "Reading processing errors needs unrestricted read access",
+        ));
     }
     let items = state.catalog.processing_errors().await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))

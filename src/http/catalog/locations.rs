@@ -39,12 +39,25 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let target = Some(format!("location:{id}"));
     if let Err(e) = caller.authorize(&state, "catalog", &CATALOG_LOCATION_DELETE) {
-        caller.audit(&state, "catalog.location.delete", target, AuditOutcome::Denied).await;
+        caller
+            .audit(
+                &state,
+                "catalog.location.delete",
+                target,
+                AuditOutcome::Denied,
+            )
+            .await;
         return Err(e);
     }
     let result = state.catalog.delete_location(&id).await;
-    let outcome = if result.is_ok() { AuditOutcome::Succeeded } else { AuditOutcome::Failed };
-    caller.audit(&state, "catalog.location.delete", target, outcome).await;
+    let outcome = if result.is_ok() {
+        AuditOutcome::Succeeded
+    } else {
+        AuditOutcome::Failed
+    };
+    caller
+        .audit(&state, "catalog.location.delete", target, outcome)
+        .await;
     result?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -63,7 +76,14 @@ pub async fn create(
     if dry_run {
         caller.authorize(&state, "catalog", &CATALOG_LOCATION_ANALYZE)?;
     } else if let Err(e) = caller.authorize(&state, "catalog", &CATALOG_LOCATION_CREATE) {
-        caller.audit(&state, "catalog.location.create", target, AuditOutcome::Denied).await;
+        caller
+            .audit(
+                &state,
+                "catalog.location.create",
+                target,
+                AuditOutcome::Denied,
+            )
+            .await;
         return Err(e);
     }
     if dry_run {
@@ -78,9 +98,18 @@ pub async fn create(
         })));
     }
     let refresh_on_conflict = query.on_conflict.as_deref() == Some("refresh");
-    let added = state.catalog.add_location(&input.location_type, &input.target).await;
-    let outcome = if added.is_ok() { AuditOutcome::Succeeded } else { AuditOutcome::Failed };
-    caller.audit(&state, "catalog.location.create", target, outcome).await;
+    let added = state
+        .catalog
+        .add_location(&input.location_type, &input.target)
+        .await;
+    let outcome = if added.is_ok() {
+        AuditOutcome::Succeeded
+    } else {
+        AuditOutcome::Failed
+    };
+    caller
+        .audit(&state, "catalog.location.create", target, outcome)
+        .await;
     let row = match added {
         Err(portico_catalog::CatalogError::Conflict(_)) if refresh_on_conflict => {
             let existing = state

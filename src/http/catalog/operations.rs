@@ -21,7 +21,14 @@ pub async fn refresh(
     let allowed = match caller.authorize(&state, "catalog", &CATALOG_ENTITY_REFRESH) {
         Ok(a) => a,
         Err(e) => {
-            caller.audit(&state, "catalog.entity.refresh", target, AuditOutcome::Denied).await;
+            caller
+                .audit(
+                    &state,
+                    "catalog.entity.refresh",
+                    target,
+                    AuditOutcome::Denied,
+                )
+                .await;
             return Err(e);
         }
     };
@@ -29,13 +36,26 @@ pub async fn refresh(
         let text = state.catalog.entity_by_ref(&r).await?;
         let entity: Option<Value> = text.and_then(|t| serde_json::from_str(&t).ok());
         if !entity.as_ref().is_some_and(|e| allowed.admits(e)) {
-            caller.audit(&state, "catalog.entity.refresh", target, AuditOutcome::Denied).await;
+            caller
+                .audit(
+                    &state,
+                    "catalog.entity.refresh",
+                    target,
+                    AuditOutcome::Denied,
+                )
+                .await;
             return Err(ApiError::not_allowed(format!("You may not refresh {r}")));
         }
     }
     let result = state.catalog.refresh(&r).await;
-    let outcome = if result.is_ok() { AuditOutcome::Succeeded } else { AuditOutcome::Failed };
-    caller.audit(&state, "catalog.entity.refresh", target, outcome).await;
+    let outcome = if result.is_ok() {
+        AuditOutcome::Succeeded
+    } else {
+        AuditOutcome::Failed
+    };
+    caller
+        .audit(&state, "catalog.entity.refresh", target, outcome)
+        .await;
     result?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -8,7 +8,7 @@ mod rules;
 
 pub use rules::{CatalogRule, RuleLocation, RulesEnforcer};
 
-use crate::read::{normalize_type, resolve_relative, LocationReader, ReadError};
+use crate::read::{normalize_type, LocationReader, ReadError};
 use portico_model::{
     annotations, derive_relations, parse_yaml_documents, prepare_entity, validate_entity,
     EntityRef, LocationSpec, Presence, Relation,
@@ -165,7 +165,7 @@ impl Processor {
             // of the same type; a target of another type must be absolute.
             let target = match source {
                 Some((source_type, base)) if normalize_type(source_type) == loc_type => {
-                    resolve_relative(&loc_type, base, raw_target)
+                    self.reader.resolve_relative(&loc_type, base, raw_target)
                 }
                 _ => Ok(raw_target.clone()),
             };

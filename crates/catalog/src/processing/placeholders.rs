@@ -1,7 +1,7 @@
 //! `$text`, `$json` and `$yaml` placeholders: an object whose only key is one of these is
 //! replaced by the file it names, read relative to the entity's own location.
 
-use crate::read::{resolve_relative, LocationReader, ReadError};
+use crate::read::{LocationReader, ReadError};
 use serde_json::Value;
 
 /// How many placeholders one entity may pull in; a bound against abuse.
@@ -28,7 +28,10 @@ pub(crate) async fn resolve(
         let (read_type, target) = if is_url {
             ("url", relative.clone())
         } else {
-            (loc_type, resolve_relative(loc_type, loc_target, &relative)?)
+            (
+                loc_type,
+                reader.resolve_relative(loc_type, loc_target, &relative)?,
+            )
         };
         let text = reader
             .read_text(read_type, &target)
@@ -139,7 +142,9 @@ mod tests {
         // From a file location too: a URL is never taken for a path.
         let mut e =
             json!({"spec": {"definition": {"$text": "https://demo.example.com/api.graphql"}}});
-        let err = resolve(&reader, "file", "/x/c.yaml", &mut e).await.unwrap_err();
+        let err = resolve(&reader, "file", "/x/c.yaml", &mut e)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ReadError::NotAllowed(_)), "{err:?}");
     }
 }

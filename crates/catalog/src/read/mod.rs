@@ -1,9 +1,11 @@
-//! Reading catalog files from their locations: local files (with globs) and HTTP(S) URLs from
-//! allowed hosts only.
+//! Reading catalog files from their locations: local files (with globs), URLs on configured
+//! GitHub hosts through the GitHub API, and other HTTP(S) URLs from allowed hosts only.
 
 mod file;
+mod github;
 mod url_reader;
 
+use portico_github::GithubReader;
 use std::sync::Arc;
 
 pub use url_reader::AllowedHost;
@@ -50,14 +52,31 @@ pub struct LocationReader {
 struct Inner {
     allow: Vec<AllowedHost>,
     http: reqwest::Client,
+    /// Reads URLs on the hosts of `integrations.github`, which (as in Backstage) need no
+    /// `backend.reading.allow` entry.
+    github: Option<GithubReader>,
 }
 
 impl LocationReader {
     pub fn new(allow: Vec<AllowedHost>) -> Self {
+        Self::with_github(allow, None)
+    }
+
+    /// A reader that sends URLs on `github`'s configured hosts through the GitHub API.
+    pub fn with_github(allow: Vec<AllowedHost>, github: Option<GithubReader>) -> Self {
         let http = url_reader::build_client();
         Self {
-            inner: Arc::new(Inner { allow, http }),
+            inner: Arc::new(Inner {
+                allow,
+                http,
+                github,
+            }),
         }
+    }
+
+    /// The GitHub reader, when `target` is on one of its hosts.
+    fn github_for(&self, target: &str) -> Option<&GithubReader> {
+        self.inner.github.as_ref().filter(|g| g.handles(target))
     }
 
     /// Reads every file a target names: one file, or each match of a glob.
@@ -74,6 +93,9 @@ impl LocationReader {
                     .map_err(|e| ReadError::Transient(e.to_string()))?
             }
             "url" => {
+                if let Some(github) = self.github_for(target) {
+                    return github::read_target(github, target).await;
+                }
                 let content =
                     url_reader::read_url(&self.inner.http, &self.inner.allow, target).await?;
                 Ok(vec![ReadFile {
@@ -96,7 +118,10 @@ impl LocationReader {
                     .await
                     .map_err(|e| ReadError::Transient(e.to_string()))?
             }
-            "url" => url_reader::read_url(&self.inner.http, &self.inner.allow, target).await,
+            "url" => match self.github_for(target) {
+                Some(github) => github::read_text(github, target).await,
+                None => url_reader::read_url(&self.inner.http, &self.inner.allow, target).await,
+            },
             other => Err(ReadError::Invalid(format!(
                 "Unsupported location type '{other}'"
             ))),
@@ -105,7 +130,24 @@ impl LocationReader {
 
     /// Whether a URL target would be read at all (for registration-time checks).
     pub fn check_url_allowed(&self, target: &str) -> Result<(), ReadError> {
+        if self.github_for(target).is_some() {
+            return Ok(());
+        }
         url_reader::check_allowed(&self.inner.allow, target).map(|_| ())
+    }
+
+    /// [`resolve_relative`], except that relative targets in a file on a GitHub host resolve
+    /// inside the same repository and ref.
+    pub fn resolve_relative(
+        &self,
+        location_type: &str,
+        base: &str,
+        target: &str,
+    ) -> Result<String, ReadError> {
+        if normalize_type(location_type) == "url" && self.github_for(base).is_some() {
+            return github::resolve_in_repository(base, target);
+        }
+        resolve_relative(location_type, base, target)
     }
 }
 

@@ -138,7 +138,11 @@ impl SqlBuilder {
                 self.push_id_set(&items[0]);
             }
             EntityFilter::All(items) | EntityFilter::Any(items) => {
-                let op = if matches!(filter, EntityFilter::All(_)) { " INTERSECT " } else { " UNION " };
+                let op = if matches!(filter, EntityFilter::All(_)) {
+                    " INTERSECT "
+                } else {
+                    " UNION "
+                };
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         self.push(op);
@@ -393,7 +397,11 @@ pub fn facet_values(
 }
 
 /// Whether the final entity `entity_id` matches `filter`, decided by the database.
-pub fn entity_matches(conn: &mut DbConn<'_>, entity_id: &str, filter: &EntityFilter) -> CatalogResult<bool> {
+pub fn entity_matches(
+    conn: &mut DbConn<'_>,
+    entity_id: &str,
+    filter: &EntityFilter,
+) -> CatalogResult<bool> {
     let mut b = SqlBuilder::new(conn.backend());
     b.push("SELECT COUNT(*) AS count FROM final_entities fe WHERE fe.entity_id = ");
     b.bind_text(entity_id);

@@ -496,9 +496,7 @@ pub fn parents_of(
 pub type ErroredEntityRow = (String, String, Option<String>, String);
 
 /// Every entity whose processing left errors.
-pub fn entities_with_errors(
-    conn: &mut DbConn<'_>,
-) -> CatalogResult<Vec<ErroredEntityRow>> {
+pub fn entities_with_errors(conn: &mut DbConn<'_>) -> CatalogResult<Vec<ErroredEntityRow>> {
     Ok(with_conn!(conn, c => rs::table
         .filter(rs::errors.ne("[]"))
         .select((rs::entity_ref, rs::unprocessed_entity, rs::processed_entity, rs::errors))
@@ -522,4 +520,52 @@ pub fn forget_result_hashes(conn: &mut DbConn<'_>, refs: &[String]) -> CatalogRe
             .execute(*c))?;
     }
     Ok(())
+}
+
+/// `(entity ref, location key)` of every entity read from a file whose location key,
+/// lowercased, is `LIKE` `pattern` (`\` escapes `%` and `_`). For webhooks: the entities a
+/// changed file emitted; callers check the keys exactly.
+pub fn entities_with_location_key_like(
+    conn: &mut DbConn<'_>,
+    pattern: &str,
+) -> CatalogResult<Vec<(String, String)>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    let condition = sql::<Bool>("lower(location_key) LIKE ")
+        .bind::<Text, _>(pattern.to_string())
+        .sql(" ESCAPE '\\'");
+    let rows: Vec<(String, Option<String>)> = with_conn!(conn, c => rs::table
+        .filter(condition)
+        .select((rs::entity_ref, rs::location_key))
+        .load(*c))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(entity_ref, key)| Some((entity_ref, key?)))
+        .collect())
+}
+
+/// The refs a provider (`source_key`) emits.
+pub fn entities_emitted_by_provider(
+    conn: &mut DbConn<'_>,
+    source_key: &str,
+) -> CatalogResult<Vec<String>> {
+    Ok(with_conn!(conn, c => rr::table
+        .filter(rr::source_key.eq(source_key))
+        .select(rr::target_entity_ref)
+        .load(*c))?)
+}
+
+/// Schedules entities for processing now; returns how many exist.
+pub fn schedule_refresh_many(
+    conn: &mut DbConn<'_>,
+    refs: &[String],
+    now: i64,
+) -> CatalogResult<usize> {
+    let mut scheduled = 0;
+    for chunk in refs.chunks(500) {
+        scheduled += with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_ref.eq_any(chunk)))
+            .set(rs::next_update_at.eq(now))
+            .execute(*c))?;
+    }
+    Ok(scheduled)
 }

@@ -89,7 +89,9 @@ fn replace_search_rows(
     // Multiset difference: rows present in both stay.
     let mut wanted: HashMap<RowKey, usize> = HashMap::new();
     for r in &new_rows {
-        *wanted.entry((r.key.clone(), r.original_value.clone(), r.value.clone())).or_default() += 1;
+        *wanted
+            .entry((r.key.clone(), r.original_value.clone(), r.value.clone()))
+            .or_default() += 1;
     }
     let mut stale_ids = Vec::new();
     let mut deltas: BTreeMap<(String, String), i64> = BTreeMap::new();

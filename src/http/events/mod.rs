@@ -1,0 +1,3 @@
+//! Handlers of Backstage's events endpoints under `/api/events`.
+
+pub mod github;
