@@ -6,7 +6,7 @@
 
 use crate::http::error::ApiError;
 use actix_web::dev::RequestHead;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 
 /// One embedded file of `web/`.
@@ -117,7 +117,10 @@ fn is_client_route(path: &str) -> bool {
 /// `Accept` names HTML. Everything else falls through to the JSON NotFoundError.
 fn is_page_request(head: &RequestHead) -> bool {
     let path = head.uri.path();
-    if path == "/api" || BACKEND_PREFIXES.iter().any(|p| path.starts_with(p)) {
+    if BACKEND_PREFIXES
+        .iter()
+        .any(|p| path.starts_with(p) || path == p.trim_end_matches('/'))
+    {
         return false;
     }
     if is_client_route(path) {
@@ -165,10 +168,7 @@ async fn static_file(req: HttpRequest, path: web::Path<String>) -> Result<HttpRe
     response
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((
-            header::ETAG,
-            HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
-        ));
+        .insert_header((header::ETAG, etag));
     if matches {
         return Ok(response.finish());
     }

@@ -247,13 +247,12 @@ impl Browser {
     /// Polls `script` (a function body returning a value) until the result is truthy.
     pub async fn wait_until(&self, what: &str, script: &str) -> Value {
         let deadline = Instant::now() + WAIT;
-        let mut last = Value::Null;
         loop {
-            match self.client.execute(script, vec![]).await {
+            let last = match self.client.execute(script, vec![]).await {
                 Ok(v) if truthy(&v) => return v,
-                Ok(v) => last = v,
-                Err(e) => last = Value::String(e.to_string()),
-            }
+                Ok(v) => v,
+                Err(e) => Value::String(e.to_string()),
+            };
             if Instant::now() > deadline {
                 self.fail(what, &format!("last result: {last}")).await;
             }

@@ -3,6 +3,7 @@
 //! is in `backend.reading.allow`, for registering locations through the register page.
 
 use crate::helpers::{shared_dir, test_config, FileHost, TestApp};
+use portico_auth::config::GuestProviderConfig;
 use portico_catalog::ConfiguredLocation;
 use portico_test_support::TestDb;
 use std::path::PathBuf;
@@ -26,12 +27,19 @@ fn reference_location() -> Option<ConfiguredLocation> {
             "CI=true but {} is missing",
             path.display()
         );
-        eprintln!("*** SKIP: {} not found; the web tests run without Backstage's examples ***", path.display());
+        eprintln!(
+            "*** SKIP: {} not found; the web tests run without Backstage's examples ***",
+            path.display()
+        );
         return None;
     }
     Some(ConfiguredLocation {
         location_type: "file".into(),
-        target: path.canonicalize().expect("canonical path").display().to_string(),
+        target: path
+            .canonicalize()
+            .expect("canonical path")
+            .display()
+            .to_string(),
     })
 }
 
@@ -54,9 +62,21 @@ impl Fixture {
         let has_reference = reference.is_some();
         locations.extend(reference);
         let db = TestDb::sqlite();
-        let config = test_config(&db, locations, files.allow());
+        let mut config = test_config(&db, locations, files.allow());
+        config.engine.batch_size = 500;
+        // The guest is the reference examples' `user:default/guest` (member of `guests`).
+        config.auth.providers.guest = Some(GuestProviderConfig {
+            user_entity_ref: Some("user:default/guest".into()),
+            ..GuestProviderConfig::default()
+        });
+        let started = std::time::Instant::now();
         let app = TestApp::spawn(db, config).await;
         app.process().await;
+        eprintln!(
+            "web fixture: {generated} generated entities (and the reference examples: {}) processed in {:.1} s",
+            has_reference,
+            started.elapsed().as_secs_f64()
+        );
         (
             Fixture {
                 app,

@@ -115,6 +115,7 @@ async fn pages_assets_and_api_routes_coexist() {
         ("/api/no-such-plugin/x", "text/html"),
         ("/api", "text/html"),
         ("/.backstage/nope", "text/html"),
+        ("/.backstage", "text/html"),
         ("/favicon.ico", "image/avif,image/webp,*/*"),
     ] {
         let res = client

@@ -41,7 +41,7 @@ impl Default for EngineSettings {
         Self {
             processing_interval: (100, 150),
             orphan_strategy: OrphanStrategy::Keep,
-            batch_size: 200,
+            batch_size: 1000,
             concurrency: 16,
         }
     }
