@@ -47,6 +47,9 @@ impl Default for EngineSettings {
     }
 }
 
+/// How long one tick processes before it stitches what changed.
+const PROCESS_BEFORE_STITCH: Duration = Duration::from_secs(1);
+
 /// The provider keys of the two built-in providers.
 pub const CONFIG_PROVIDER: &str = "ConfigLocationProvider";
 pub const DATABASE_PROVIDER: &str = "DefaultLocationStore";
@@ -168,7 +171,18 @@ impl Engine {
 
     /// Processes one batch of due entities and stitches one batch of entities.
     pub async fn tick(&self) -> CatalogResult<TickStats> {
-        let processed = self.process_batch().await?;
+        // Process batches for up to a second before stitching: an entity that many others
+        // point at (a group, a system) is then stitched once for all of them, not once per
+        // batch. Entities become visible at most about a second later.
+        let started = std::time::Instant::now();
+        let mut processed = 0;
+        loop {
+            let n = self.process_batch().await?;
+            processed += n;
+            if n < self.settings.batch_size as usize || started.elapsed() > PROCESS_BEFORE_STITCH {
+                break;
+            }
+        }
         let mut stitched = 0;
         loop {
             let n = self.stitch_batch().await?;
