@@ -5,7 +5,7 @@ use portico_auth::{AuthService, AuthSettings, Clock};
 use portico_catalog::github::GithubCatalog;
 use portico_catalog::processing::{Processor, RulesEnforcer};
 use portico_catalog::read::LocationReader;
-use portico_catalog::{Catalog, ConfiguredLocation, Engine, EngineSettings};
+use portico_catalog::{Catalog, ConfiguredLocation, Engine};
 use portico_store::{run_migrations, Db};
 use std::sync::Arc;
 
@@ -64,9 +64,5 @@ impl AppState {
             auth,
             github,
         })
-    }
-
-    pub fn engine_settings(&self) -> &EngineSettings {
-        self.catalog.engine().settings()
     }
 }

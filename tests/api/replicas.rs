@@ -2,7 +2,6 @@
 
 use crate::helpers::{test_config, FileHost, TestApp};
 use portico_catalog::ConfiguredLocation;
-use portico_store::Db;
 use portico_test_support::TestDb;
 use std::collections::HashSet;
 
@@ -59,7 +58,6 @@ async fn two_replicas_ingest_one_catalog_without_duplicates_or_losses() {
     assert_eq!(names.len(), 500);
 
     // Nothing flaps: another full pass changes no etag.
-    let db_handle = Db::connect(&target).unwrap();
     let etags = |v: &serde_json::Value| v.to_string();
     let before = etags(&a.get("/api/catalog/entities?fields=metadata.etag").await.1);
     let (_, _) = (
@@ -79,7 +77,6 @@ async fn two_replicas_ingest_one_catalog_without_duplicates_or_losses() {
     rb.unwrap();
     let after = etags(&a.get("/api/catalog/entities?fields=metadata.etag").await.1);
     assert_eq!(before, after);
-    drop(db_handle);
     a.stop().await;
     b.stop().await;
     host.stop().await;

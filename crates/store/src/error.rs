@@ -12,10 +12,6 @@ pub enum StoreError {
     Migration(String),
     #[error("database task failed: {0}")]
     Task(String),
-    #[error("unsupported database target: {0}")]
-    Target(String),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
 }
 
 impl StoreError {
