@@ -48,7 +48,7 @@ impl Default for EngineSettings {
 }
 
 /// How long one tick processes before it stitches what changed.
-const PROCESS_BEFORE_STITCH: Duration = Duration::from_secs(1);
+const PROCESS_BEFORE_STITCH: Duration = Duration::from_secs(10);
 
 /// The provider keys of the two built-in providers.
 pub const CONFIG_PROVIDER: &str = "ConfigLocationProvider";
@@ -111,11 +111,7 @@ impl Engine {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            emitted.push(EmittedEntity {
-                entity_ref,
-                entity,
-                location_key,
-            });
+            emitted.push(EmittedEntity::new(entity_ref, &entity, location_key));
         }
         self.db
             .write(move |conn| {
@@ -123,8 +119,7 @@ impl Engine {
                 let source = ReferenceSource::Provider(&source_key);
                 let mut refs = Vec::new();
                 for e in &emitted {
-                    let hash = content_hash(&e.entity);
-                    match store::upsert_emitted_entity(conn, source, e, &hash, now)? {
+                    match store::upsert_emitted_entity(conn, source, e, now)? {
                         UpsertOutcome::Conflict { existing_location_key } => {
                             tracing::warn!(entity.r#ref = %e.entity_ref, %existing_location_key, "provider entity conflicts with an existing one");
                         }
@@ -183,6 +178,7 @@ impl Engine {
                 break;
             }
         }
+        let processing_time = started.elapsed();
         let mut stitched = 0;
         loop {
             let n = self.stitch_batch().await?;
@@ -190,6 +186,15 @@ impl Engine {
             if n < self.settings.batch_size as usize {
                 break;
             }
+        }
+        if processed + stitched > 0 {
+            tracing::debug!(
+                processed,
+                stitched,
+                processing_ms = processing_time.as_millis() as u64,
+                stitching_ms = (started.elapsed() - processing_time).as_millis() as u64,
+                "processing tick"
+            );
         }
         Ok(TickStats {
             processed,
@@ -228,6 +233,7 @@ impl Engine {
             return Ok(0);
         }
         let count = claimed.len();
+        let started = std::time::Instant::now();
         let processor = self.processor.clone();
         let results: Vec<(store::ClaimedEntity, ProcessingOutput, String)> =
             futures_util::stream::iter(claimed)
@@ -245,6 +251,7 @@ impl Engine {
                 .collect()
                 .await;
         let strategy = self.settings.orphan_strategy;
+        let processed_at = started.elapsed();
         self.db
             .write(move |conn| {
                 let now = now_millis();
@@ -262,6 +269,12 @@ impl Engine {
                 Ok::<_, CatalogError>(())
             })
             .await?;
+        tracing::debug!(
+            count,
+            process_ms = processed_at.as_millis() as u64,
+            write_ms = (started.elapsed() - processed_at).as_millis() as u64,
+            "processing batch"
+        );
         Ok(count)
     }
 
@@ -277,20 +290,43 @@ impl Engine {
         let count = claims.len();
         self.db
             .write(move |conn| {
-                let now = now_millis();
-                for claim in claims {
-                    let r = conn.transaction(|conn| {
-                        stitch_one(conn, &claim.entity_ref, &claim.next_stitch_ticket, now)
-                    });
-                    if let Err(e) = r {
-                        tracing::error!(entity.r#ref = %claim.entity_ref, "stitching failed: {e}");
-                    }
-                }
-                Ok::<_, CatalogError>(())
+                let refs: Vec<String> = claims.iter().map(|c| c.entity_ref.clone()).collect();
+                let writes = store::load_stitch_inputs(conn, &refs)?
+                    .into_iter()
+                    .filter_map(final_entity_of)
+                    .collect();
+                store::write_final_entities(conn, writes, now_millis())?;
+                store::complete_stitches(conn, &claims)
             })
             .await?;
         Ok(count)
     }
+}
+
+/// The final entity of one stitch input; none when the entity has not been processed yet
+/// (or its stored form is unreadable, which is logged).
+fn final_entity_of(input: store::StitchInput) -> Option<store::FinalEntityWrite> {
+    let processed: Value = match serde_json::from_str(input.processed.as_deref()?) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(entity.r#ref = %input.entity_ref, "stored processed entity is unreadable: {e}");
+            return None;
+        }
+    };
+    let errors: Vec<StatusItem> = serde_json::from_str(&input.errors).unwrap_or_default();
+    let (final_entity, hash) = stitch_entity(
+        &processed,
+        &input.entity_id,
+        input.relations,
+        &errors,
+        input.is_orphan,
+    );
+    Some(store::FinalEntityWrite {
+        entity_id: input.entity_id,
+        entity_ref: input.entity_ref,
+        final_entity,
+        hash,
+    })
 }
 
 fn result_hash(output: &ProcessingOutput) -> String {
@@ -299,14 +335,14 @@ fn result_hash(output: &ProcessingOutput) -> String {
         .iter()
         .map(|r| format!("{} {} {}", r.source, r.relation_type, r.target))
         .collect();
-    let children: Vec<(&str, &str, String)> = output
+    let children: Vec<(&str, &str, &str)> = output
         .children
         .iter()
         .map(|c| {
             (
                 c.entity_ref.as_str(),
                 c.location_key.as_str(),
-                content_hash(&c.entity),
+                c.hash.as_str(),
             )
         })
         .collect();
@@ -333,8 +369,7 @@ fn write_result(
         let source = ReferenceSource::Entity(&claim.entity_ref);
         let mut child_refs = Vec::with_capacity(output.children.len());
         for child in &output.children {
-            let child_hash = content_hash(&child.entity);
-            match store::upsert_emitted_entity(conn, source, child, &child_hash, now)? {
+            match store::upsert_emitted_entity(conn, source, child, now)? {
                 UpsertOutcome::Conflict { existing_location_key } => errors.push(StatusItem::error(
                     "ConflictError",
                     format!(
@@ -376,34 +411,4 @@ fn write_result(
     to_stitch.sort();
     to_stitch.dedup();
     store::request_stitch(conn, &to_stitch, now)
-}
-
-fn stitch_one(
-    conn: &mut DbConn<'_>,
-    entity_ref: &str,
-    ticket: &str,
-    now: i64,
-) -> CatalogResult<()> {
-    if let Some(input) = store::load_stitch_input(conn, entity_ref)? {
-        if let Some(processed) = &input.processed {
-            let processed: Value = serde_json::from_str(processed)?;
-            let errors: Vec<StatusItem> = serde_json::from_str(&input.errors).unwrap_or_default();
-            let (final_entity, etag) = stitch_entity(
-                &processed,
-                &input.entity_id,
-                input.relations,
-                &errors,
-                input.is_orphan,
-            );
-            store::write_final_entity(
-                conn,
-                &input.entity_id,
-                entity_ref,
-                &final_entity,
-                &etag,
-                now,
-            )?;
-        }
-    }
-    store::complete_stitch(conn, entity_ref, ticket)
 }

@@ -445,7 +445,7 @@ impl Catalog {
             };
             for child in output.children {
                 if seen.insert(child.entity_ref.clone()) {
-                    queue.push(child.entity);
+                    queue.push(child.entity());
                 }
             }
             entities.push(processed);

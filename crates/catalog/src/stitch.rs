@@ -64,7 +64,11 @@ pub fn stitch_entity(
 
 /// A stable hash of a JSON value (its serialization keeps key order).
 pub fn content_hash(value: &Value) -> String {
-    let text = serde_json::to_string(value).unwrap_or_default();
+    text_hash(&value.to_string())
+}
+
+/// The hash of a JSON value's text, as [`content_hash`] computes it.
+pub fn text_hash(text: &str) -> String {
     hex::encode(&sha2::Sha256::digest(text.as_bytes())[..20])
 }
 

@@ -73,15 +73,21 @@ pub struct Db {
 }
 
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    /// Page cache per connection, in KiB. The writer gets a large one (ingestion rewrites
+    /// index pages all over the file); readers a small one each, as the operating system's
+    /// file cache serves them nearly as well and each reader's cache adds to the memory used.
+    cache_kib: u32,
+}
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
+        conn.batch_execute(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32000; \
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{}; \
              PRAGMA temp_store = MEMORY;",
-        )
+            self.cache_kib
+        ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -107,17 +113,21 @@ impl Db {
                         }
                     }
                 }
-                let build = |size: u32| {
+                let build = |size: u32, cache_kib: u32| {
                     Pool::builder()
                         .max_size(size)
                         .connection_timeout(POOL_TIMEOUT)
-                        .connection_customizer(Box::new(SqlitePragmas))
+                        .connection_customizer(Box::new(SqlitePragmas { cache_kib }))
                         .build(ConnectionManager::<SqliteConnection>::new(path.as_str()))
                         .map_err(|e| StoreError::Connect(format!("SQLite {path}: {e}")))
                 };
-                let write = build(1)?;
+                let write = build(1, 32_000)?;
                 // An in-memory database exists once per connection: share the single one.
-                let read = if in_memory { write.clone() } else { build(4)? };
+                let read = if in_memory {
+                    write.clone()
+                } else {
+                    build(4, 4_000)?
+                };
                 Pools::Sqlite { read, write }
             }
             DbTarget::Postgres(url) => {

@@ -65,6 +65,7 @@ diesel::table! {
         key -> Text,
         original_value -> Nullable<Text>,
         value -> Nullable<Text>,
+        sort_kind -> Nullable<Text>,
     }
 }
 

@@ -50,8 +50,28 @@ impl StatusItem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmittedEntity {
     pub entity_ref: String,
-    pub entity: Value,
+    /// The entity as JSON text, and the hash of that text. A location may emit a whole
+    /// catalog at once; kept serialized, that costs a fraction of its size as JSON values.
+    pub text: String,
+    pub hash: String,
     pub location_key: String,
+}
+
+impl EmittedEntity {
+    pub fn new(entity_ref: String, entity: &Value, location_key: String) -> Self {
+        let text = entity.to_string();
+        Self {
+            entity_ref,
+            hash: crate::stitch::text_hash(&text),
+            text,
+            location_key,
+        }
+    }
+
+    /// The entity as a JSON value.
+    pub fn entity(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
 }
 
 /// What processing made of one entity.
@@ -282,11 +302,11 @@ impl Processor {
             if child_ref == *parent {
                 continue;
             }
-            out.children.push(EmittedEntity {
-                entity_ref: child_ref.to_string(),
-                entity: value,
-                location_key: file_key.clone(),
-            });
+            out.children.push(EmittedEntity::new(
+                child_ref.to_string(),
+                &value,
+                file_key.clone(),
+            ));
         }
     }
 }

@@ -9,7 +9,7 @@ use portico_store::schema::{
     refresh_state as rs, refresh_state_references as rr, relations as rel,
 };
 use portico_store::{with_conn, DbConn};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// An entity claimed for processing.
 #[derive(Debug, Clone, QueryableByName)]
@@ -77,10 +77,10 @@ pub fn upsert_emitted_entity(
     conn: &mut DbConn<'_>,
     source: ReferenceSource<'_>,
     emitted: &EmittedEntity,
-    hash: &str,
     now: i64,
 ) -> CatalogResult<UpsertOutcome> {
-    let text = serde_json::to_string(&emitted.entity)?;
+    let text = &emitted.text;
+    let hash = emitted.hash.as_str();
     let existing: Option<(String, Option<String>)> = with_conn!(conn, c => rs::table
         .filter(rs::entity_ref.eq(&emitted.entity_ref))
         .select((rs::unprocessed_hash, rs::location_key))
@@ -88,12 +88,14 @@ pub fn upsert_emitted_entity(
         .optional())?;
     match existing {
         None => {
-            let id = uuid::Uuid::new_v4().to_string();
+            // Time-ordered ids: the many indexes keyed by entity id grow at their end
+            // instead of at random pages, which keeps large ingests fast.
+            let id = uuid::Uuid::now_v7().to_string();
             let inserted = with_conn!(conn, c => diesel::insert_into(rs::table)
                 .values((
                     rs::entity_id.eq(&id),
                     rs::entity_ref.eq(&emitted.entity_ref),
-                    rs::unprocessed_entity.eq(&text),
+                    rs::unprocessed_entity.eq(text),
                     rs::unprocessed_hash.eq(hash),
                     rs::errors.eq("[]"),
                     rs::location_key.eq(&emitted.location_key),
@@ -137,7 +139,7 @@ pub fn upsert_emitted_entity(
             }
             with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_ref.eq(&emitted.entity_ref)))
                 .set((
-                    rs::unprocessed_entity.eq(&text),
+                    rs::unprocessed_entity.eq(text),
                     rs::unprocessed_hash.eq(hash),
                     rs::location_key.eq(&emitted.location_key),
                     rs::next_update_at.eq(now),
@@ -407,18 +409,31 @@ pub fn claim_stitches(
     Ok(rows)
 }
 
-/// Clears a stitch request, unless a newer one (another ticket) came in meanwhile.
-pub fn complete_stitch(conn: &mut DbConn<'_>, entity_ref: &str, ticket: &str) -> CatalogResult<()> {
-    with_conn!(conn, c => diesel::update(rs::table
-        .filter(rs::entity_ref.eq(entity_ref))
-        .filter(rs::next_stitch_ticket.eq(ticket)))
-        .set((rs::next_stitch_at.eq(None::<i64>), rs::next_stitch_ticket.eq(None::<String>)))
-        .execute(*c))?;
+/// Clears stitch requests, except those renewed (another ticket) since they were claimed.
+pub fn complete_stitches(conn: &mut DbConn<'_>, claims: &[StitchClaim]) -> CatalogResult<()> {
+    // Tickets are shared by the entities requested together, so this is a few statements.
+    let mut by_ticket: HashMap<&str, Vec<&str>> = HashMap::new();
+    for claim in claims {
+        by_ticket
+            .entry(claim.next_stitch_ticket.as_str())
+            .or_default()
+            .push(claim.entity_ref.as_str());
+    }
+    for (ticket, refs) in by_ticket {
+        for chunk in refs.chunks(500) {
+            with_conn!(conn, c => diesel::update(rs::table
+                .filter(rs::next_stitch_ticket.eq(ticket))
+                .filter(rs::entity_ref.eq_any(chunk)))
+                .set((rs::next_stitch_at.eq(None::<i64>), rs::next_stitch_ticket.eq(None::<String>)))
+                .execute(*c))?;
+        }
+    }
     Ok(())
 }
 
 /// The inputs of stitching one entity.
 pub struct StitchInput {
+    pub entity_ref: String,
     pub entity_id: String,
     pub processed: Option<String>,
     pub errors: String,
@@ -426,39 +441,50 @@ pub struct StitchInput {
     pub is_orphan: bool,
 }
 
-pub fn load_stitch_input(
+/// What stitching needs of each of `refs` that still exists, read a chunk of entities per
+/// statement.
+pub fn load_stitch_inputs(
     conn: &mut DbConn<'_>,
-    entity_ref: &str,
-) -> CatalogResult<Option<StitchInput>> {
-    let row: Option<(String, Option<String>, String)> = with_conn!(conn, c => rs::table
-        .filter(rs::entity_ref.eq(entity_ref))
-        .select((rs::entity_id, rs::processed_entity, rs::errors))
-        .first(*c)
-        .optional())?;
-    let Some((entity_id, processed, errors)) = row else {
-        return Ok(None);
-    };
-    let relations: Vec<(String, String)> = with_conn!(conn, c => rel::table
-        .filter(rel::source_entity_ref.eq(entity_ref))
-        .select((rel::relation_type, rel::target_entity_ref))
-        .load(*c))?;
-    let parents = with_conn!(conn, c => rr::table
-        .filter(rr::target_entity_ref.eq(entity_ref))
-        .count()
-        .get_result::<i64>(*c))?;
-    Ok(Some(StitchInput {
-        entity_id,
-        processed,
-        errors,
-        relations: relations
-            .into_iter()
-            .map(|(relation_type, target_ref)| crate::stitch::RelationEdge {
-                relation_type,
-                target_ref,
-            })
-            .collect(),
-        is_orphan: parents == 0,
-    }))
+    refs: &[String],
+) -> CatalogResult<Vec<StitchInput>> {
+    let mut out = Vec::with_capacity(refs.len());
+    for chunk in refs.chunks(500) {
+        let rows: Vec<(String, String, Option<String>, String)> = with_conn!(conn, c => rs::table
+            .filter(rs::entity_ref.eq_any(chunk))
+            .select((rs::entity_ref, rs::entity_id, rs::processed_entity, rs::errors))
+            .load(*c))?;
+        let relations: Vec<(String, String, String)> = with_conn!(conn, c => rel::table
+            .filter(rel::source_entity_ref.eq_any(chunk))
+            .select((rel::source_entity_ref, rel::relation_type, rel::target_entity_ref))
+            .load(*c))?;
+        let parents: Vec<String> = with_conn!(conn, c => rr::table
+            .filter(rr::target_entity_ref.eq_any(chunk))
+            .select(rr::target_entity_ref)
+            .distinct()
+            .load(*c))?;
+        let parents: HashSet<String> = parents.into_iter().collect();
+        let mut edges: HashMap<String, Vec<crate::stitch::RelationEdge>> = HashMap::new();
+        for (source, relation_type, target_ref) in relations {
+            edges
+                .entry(source)
+                .or_default()
+                .push(crate::stitch::RelationEdge {
+                    relation_type,
+                    target_ref,
+                });
+        }
+        for (entity_ref, entity_id, processed, errors) in rows {
+            out.push(StitchInput {
+                relations: edges.remove(&entity_ref).unwrap_or_default(),
+                is_orphan: !parents.contains(&entity_ref),
+                entity_ref,
+                entity_id,
+                processed,
+                errors,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Schedules one entity for processing now. Returns false when it is unknown.

@@ -8,9 +8,10 @@ use portico_store::schema::{facet_counts as fc, final_entities as fe, search as 
 use portico_store::{with_conn, DbConn};
 use std::collections::{BTreeMap, HashMap};
 
-/// Facet keys whose counts are kept up to date. Keys that are unique per entity (names,
-/// uids, annotations) would make the table as large as the search table for no gain; facets
-/// on them are computed from the search rows instead.
+/// Facet keys whose counts are kept up to date: the few-valued keys catalog pages filter on.
+/// Keys with about one value per entity (names, uids, annotations, the reverse relations such
+/// as `ownerOf`) would make the table as large as the search table and cost a write per
+/// entity for no gain; facets on them are computed from the search rows instead.
 pub fn is_counted_facet_key(key: &str) -> bool {
     matches!(
         key,
@@ -23,119 +24,193 @@ pub fn is_counted_facet_key(key: &str) -> bool {
             | "spec.owner"
             | "spec.system"
             | "spec.domain"
-    ) || key.starts_with("relations.")
-        || key.starts_with("metadata.labels.")
+            | "relations.ownedby"
+            | "relations.partof"
+            | "relations.memberof"
+    ) || key.starts_with("metadata.labels.")
 }
 
-/// Writes a stitched entity if its hash changed. Returns whether anything was written.
-pub fn write_final_entity(
-    conn: &mut DbConn<'_>,
-    entity_id: &str,
-    entity_ref: &str,
-    final_entity: &serde_json::Value,
-    hash: &str,
-    now: i64,
-) -> CatalogResult<bool> {
-    let existing: Option<String> = with_conn!(conn, c => fe::table
-        .filter(fe::entity_id.eq(entity_id))
-        .select(fe::hash)
-        .first(*c)
-        .optional())?;
-    if existing.as_deref() == Some(hash) {
-        return Ok(false);
-    }
-    let text = serde_json::to_string(final_entity)?;
-    if existing.is_some() {
-        with_conn!(conn, c => diesel::update(fe::table.filter(fe::entity_id.eq(entity_id)))
-            .set((fe::hash.eq(hash), fe::final_entity.eq(&text), fe::last_updated_at.eq(now)))
-            .execute(*c))?;
-    } else {
-        with_conn!(conn, c => diesel::insert_into(fe::table)
-            .values((
-                fe::entity_id.eq(entity_id),
-                fe::entity_ref.eq(entity_ref),
-                fe::hash.eq(hash),
-                fe::final_entity.eq(&text),
-                fe::last_updated_at.eq(now),
-            ))
-            .execute(*c))?;
-    }
-    let new_rows = build_search_rows(final_entity)
-        .map_err(|e| crate::error::CatalogError::Corrupt(e.to_string()))?;
-    replace_search_rows(conn, entity_id, new_rows)?;
-    Ok(true)
+/// The keys whose search rows carry their entity's kind, which `search_kind_sort_idx`
+/// orders by (see the migration that creates it): the keys catalog pages sort on.
+pub const KIND_SORT_KEYS: [&str; 6] = [
+    "metadata.name",
+    "metadata.title",
+    "metadata.uid",
+    "spec.type",
+    "spec.lifecycle",
+    "spec.owner",
+];
+
+/// A stitched entity ready to be stored.
+pub struct FinalEntityWrite {
+    pub entity_id: String,
+    pub entity_ref: String,
+    pub final_entity: serde_json::Value,
+    pub hash: String,
 }
+
+/// Writes the stitched entities whose hash changed, with their search rows and facet counts,
+/// a chunk of entities per statement where the statement allows it (stitching runs in
+/// batches; per-entity statements made it the slowest part of ingestion). Returns how many
+/// entities changed.
+pub fn write_final_entities(
+    conn: &mut DbConn<'_>,
+    writes: Vec<FinalEntityWrite>,
+    now: i64,
+) -> CatalogResult<usize> {
+    let mut existing: HashMap<String, String> = HashMap::new();
+    for chunk in writes.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|w| w.entity_id.as_str()).collect();
+        let rows: Vec<(String, String)> = with_conn!(conn, c => fe::table
+            .filter(fe::entity_id.eq_any(&ids))
+            .select((fe::entity_id, fe::hash))
+            .load(*c))?;
+        existing.extend(rows);
+    }
+    let mut updates = Vec::new();
+    let mut inserts = Vec::new();
+    let mut search_rows = Vec::new();
+    for w in writes {
+        let old_hash = existing.get(&w.entity_id);
+        if old_hash == Some(&w.hash) {
+            continue;
+        }
+        // Rows are built before anything is written, so an entity that cannot be indexed
+        // is skipped whole rather than stored without its rows.
+        let rows = match build_search_rows(&w.final_entity) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(entity.r#ref = %w.entity_ref, "cannot index the stitched entity: {e}");
+                continue;
+            }
+        };
+        let text = serde_json::to_string(&w.final_entity)?;
+        search_rows.push((w.entity_id.clone(), rows));
+        if old_hash.is_some() {
+            updates.push((w.entity_id, w.hash, text));
+        } else {
+            inserts.push((w.entity_id, w.entity_ref, w.hash, text));
+        }
+    }
+    for (id, hash, text) in &updates {
+        with_conn!(conn, c => diesel::update(fe::table.filter(fe::entity_id.eq(id)))
+            .set((fe::hash.eq(hash), fe::final_entity.eq(text), fe::last_updated_at.eq(now)))
+            .execute(*c))?;
+    }
+    for chunk in inserts.chunks(100) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(id, entity_ref, hash, text)| {
+                (
+                    fe::entity_id.eq(id),
+                    fe::entity_ref.eq(entity_ref),
+                    fe::hash.eq(hash),
+                    fe::final_entity.eq(text),
+                    fe::last_updated_at.eq(now),
+                )
+            })
+            .collect();
+        with_conn!(conn, c => diesel::insert_into(fe::table).values(&rows).execute(*c))?;
+    }
+    let changed = search_rows.len();
+    replace_search_rows(conn, search_rows)?;
+    Ok(changed)
+}
+
+/// Entities per `IN (…)` list: well under both backends' bind-parameter limits.
+const CHUNK: usize = 500;
 
 /// Removes a final entity with its search rows, keeping facet counts right.
 pub fn delete_final_entity(conn: &mut DbConn<'_>, entity_id: &str) -> CatalogResult<()> {
-    replace_search_rows(conn, entity_id, Vec::new())?;
+    replace_search_rows(conn, vec![(entity_id.to_string(), Vec::new())])?;
     with_conn!(conn, c => diesel::delete(fe::table.filter(fe::entity_id.eq(entity_id))).execute(*c))?;
     Ok(())
 }
 
-/// Brings an entity's search rows from what is stored to `new_rows`, touching only the rows
-/// that differ: an entity gaining one relation costs one insert, not a rewrite of all its
-/// rows (large groups are restitched often while their members are processed).
+/// Brings each entity's search rows from what is stored to the given rows, touching only the
+/// rows that differ: an entity gaining one relation costs one inserted row, not a rewrite of
+/// all its rows (large groups are restitched often while their members are processed).
+/// Facet count changes are summed over all the entities and written once per value.
 fn replace_search_rows(
     conn: &mut DbConn<'_>,
-    entity_id: &str,
-    new_rows: Vec<SearchRow>,
+    entities: Vec<(String, Vec<SearchRow>)>,
 ) -> CatalogResult<()> {
     type RowKey = (String, Option<String>, Option<String>);
-    let old: Vec<(i64, String, Option<String>, Option<String>)> = with_conn!(conn, c => s::table
-        .filter(s::entity_id.eq(entity_id))
-        .select((s::id, s::key, s::original_value, s::value))
-        .load(*c))?;
-    // Multiset difference: rows present in both stay.
-    let mut wanted: HashMap<RowKey, usize> = HashMap::new();
-    for r in &new_rows {
-        *wanted
-            .entry((r.key.clone(), r.original_value.clone(), r.value.clone()))
-            .or_default() += 1;
+    type StoredRow = (i64, String, String, Option<String>, Option<String>);
+    let mut old_by_entity: HashMap<String, Vec<(i64, RowKey)>> = HashMap::new();
+    for chunk in entities.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+        let rows: Vec<StoredRow> = with_conn!(conn, c => s::table
+            .filter(s::entity_id.eq_any(&ids))
+            .select((s::id, s::entity_id, s::key, s::original_value, s::value))
+            .load(*c))?;
+        for (id, entity_id, key, original, value) in rows {
+            old_by_entity
+                .entry(entity_id)
+                .or_default()
+                .push((id, (key, original, value)));
+        }
     }
     let mut stale_ids = Vec::new();
+    let mut added: Vec<(String, Option<String>, SearchRow)> = Vec::new();
     let mut deltas: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (id, key, original, value) in old {
-        let row_key = (key, original, value);
-        match wanted.get_mut(&row_key) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => {
-                stale_ids.push(id);
-                if let (true, Some(v)) = (is_counted_facet_key(&row_key.0), &row_key.1) {
-                    *deltas.entry((row_key.0.clone(), v.clone())).or_default() -= 1;
+    for (entity_id, new_rows) in entities {
+        // Rows of the sort keys carry the entity's kind, for the per-kind sort index.
+        let kind = new_rows
+            .iter()
+            .find(|r| r.key == "kind")
+            .and_then(|r| r.value.clone());
+        // Multiset difference: rows present in both stay.
+        let mut wanted: HashMap<RowKey, usize> = HashMap::new();
+        for r in &new_rows {
+            *wanted
+                .entry((r.key.clone(), r.original_value.clone(), r.value.clone()))
+                .or_default() += 1;
+        }
+        for (id, row_key) in old_by_entity.remove(&entity_id).unwrap_or_default() {
+            match wanted.get_mut(&row_key) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => {
+                    stale_ids.push(id);
+                    if let (true, Some(v)) = (is_counted_facet_key(&row_key.0), row_key.1) {
+                        *deltas.entry((row_key.0, v)).or_default() -= 1;
+                    }
+                }
+            }
+        }
+        for r in new_rows {
+            let row_key = (r.key.clone(), r.original_value.clone(), r.value.clone());
+            if let Some(n) = wanted.get_mut(&row_key) {
+                if *n > 0 {
+                    *n -= 1;
+                    if let (true, Some(v)) = (is_counted_facet_key(&r.key), &r.original_value) {
+                        *deltas.entry((r.key.clone(), v.clone())).or_default() += 1;
+                    }
+                    let sort_kind = kind
+                        .clone()
+                        .filter(|_| KIND_SORT_KEYS.contains(&r.key.as_str()));
+                    added.push((entity_id.clone(), sort_kind, r));
                 }
             }
         }
     }
-    let mut added = Vec::new();
-    for r in &new_rows {
-        let row_key = (r.key.clone(), r.original_value.clone(), r.value.clone());
-        if let Some(n) = wanted.get_mut(&row_key) {
-            if *n > 0 {
-                *n -= 1;
-                added.push(r);
-                if let (true, Some(v)) = (is_counted_facet_key(&r.key), &r.original_value) {
-                    *deltas.entry((r.key.clone(), v.clone())).or_default() += 1;
-                }
-            }
-        }
-    }
-    for chunk in stale_ids.chunks(500) {
+    for chunk in stale_ids.chunks(CHUNK) {
         with_conn!(conn, c => diesel::delete(s::table.filter(s::id.eq_any(chunk))).execute(*c))?;
     }
-    let rows: Vec<_> = added
-        .iter()
-        .map(|r| {
-            (
-                s::entity_id.eq(entity_id),
-                s::key.eq(&r.key),
-                s::original_value.eq(r.original_value.as_deref()),
-                s::value.eq(r.value.as_deref()),
-            )
-        })
-        .collect();
-    for chunk in rows.chunks(150) {
-        with_conn!(conn, c => diesel::insert_into(s::table).values(chunk).execute(*c))?;
+    for chunk in added.chunks(150) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(entity_id, sort_kind, r)| {
+                (
+                    s::entity_id.eq(entity_id),
+                    s::key.eq(&r.key),
+                    s::original_value.eq(r.original_value.as_deref()),
+                    s::value.eq(r.value.as_deref()),
+                    s::sort_kind.eq(sort_kind.as_deref()),
+                )
+            })
+            .collect();
+        with_conn!(conn, c => diesel::insert_into(s::table).values(&rows).execute(*c))?;
     }
     for ((key, value), delta) in deltas {
         if delta == 0 {
