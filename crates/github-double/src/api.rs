@@ -2,6 +2,7 @@
 //! shared state (model, quota, injected failures, request statistics).
 
 use crate::model::OrgModel;
+use crate::oauth::{self, OAuthCodes};
 use crate::shapes::{self, ContentRef};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -89,6 +90,8 @@ pub(crate) struct RequestInfo {
     pub accept: Option<String>,
     pub if_none_match: Option<String>,
     pub authorization: Option<String>,
+    /// The request body (OAuth's form posts).
+    pub body: Vec<u8>,
 }
 
 pub(crate) struct Reply {
@@ -113,6 +116,7 @@ pub(crate) struct State {
     pub stats: RequestStats,
     pub log: Vec<RequestRecord>,
     request_seq: u64,
+    oauth_codes: OAuthCodes,
 }
 
 pub(crate) fn now_epoch() -> u64 {
@@ -143,6 +147,7 @@ impl State {
             stats: RequestStats::default(),
             log: Vec::new(),
             request_seq: 0,
+            oauth_codes: OAuthCodes::default(),
         }
     }
 
@@ -292,6 +297,19 @@ impl State {
     }
 
     fn answer_normally(&mut self, req: &RequestInfo) -> Reply {
+        // The OAuth web flow is GitHub's website, not its API: no token, no quota.
+        if req.path.starts_with("/login/oauth/") {
+            let mut params = parse_query(&req.query);
+            params.extend(parse_query(&String::from_utf8_lossy(&req.body)));
+            if let Some(r) = oauth::answer(&mut self.oauth_codes, &self.model, req, &params) {
+                return Reply {
+                    status: r.status,
+                    headers: r.headers,
+                    body: r.body,
+                    delay: None,
+                };
+            }
+        }
         if req.method != "GET" && req.method != "HEAD" {
             return self.not_found();
         }
@@ -392,7 +410,11 @@ impl State {
             })
             .collect();
         let query = parse_query(&req.query);
-        let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let mut seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+        // GitHub Enterprise Server serves the same API under /api/v3.
+        if seg.starts_with(&["api", "v3"]) {
+            seg.drain(..2);
+        }
         let model = &self.model;
         let is_org = |o: &str| o.eq_ignore_ascii_case(&model.login);
         let (api, web) = (self.base_url.as_str(), model.web_base_url.as_str());
@@ -820,6 +842,7 @@ mod tests {
             accept: accept.map(str::to_string),
             if_none_match: inm.map(str::to_string),
             authorization: None,
+            body: Vec::new(),
         })
     }
 
@@ -948,6 +971,55 @@ mod tests {
         let teams = json_body(&get(&mut s, "/orgs/acme/teams"));
         assert_eq!(teams[1]["parent"]["slug"], "eng");
         assert_eq!(teams[0]["parent"], Value::Null);
+    }
+
+    #[test]
+    fn oauth_web_flow_signs_the_viewer_in() {
+        let mut s = state();
+        s.model.authenticated_user = Some("alice".into());
+        let authorize = get(
+            &mut s,
+            "/login/oauth/authorize?client_id=c&redirect_uri=http%3A%2F%2Fapp%2Fcb&state=n%201",
+        );
+        assert_eq!(authorize.status, 302);
+        let location = header(&authorize, "location").unwrap().to_string();
+        assert!(location.starts_with("http://app/cb?code="), "{location}");
+        assert!(location.ends_with("&state=n%201"), "{location}");
+        let code = location["http://app/cb?code=".len()..]
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut exchange = RequestInfo {
+            method: "POST".into(),
+            path: "/login/oauth/access_token".into(),
+            body: format!("client_id=c&code={code}").into_bytes(),
+            ..Default::default()
+        };
+        let token = json_body(&s.respond(&exchange));
+        assert_eq!(
+            token["access_token"],
+            crate::DEFAULT_ACCESS_TOKEN,
+            "{token}"
+        );
+        // A code works once.
+        assert_eq!(
+            json_body(&s.respond(&exchange))["error"],
+            "bad_verification_code"
+        );
+        exchange.body = b"code=made-up".to_vec();
+        assert_eq!(
+            json_body(&s.respond(&exchange))["error"],
+            "bad_verification_code"
+        );
+        // The token reads the viewer, also under Enterprise's /api/v3.
+        let user = s.respond(&RequestInfo {
+            method: "GET".into(),
+            path: "/api/v3/user".into(),
+            authorization: Some(format!("Bearer {}", crate::DEFAULT_ACCESS_TOKEN)),
+            ..Default::default()
+        });
+        assert_eq!(json_body(&user)["login"], "alice");
     }
 
     #[test]

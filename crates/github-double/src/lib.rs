@@ -2,17 +2,20 @@
 //! (or any client) talks to it through its base URL, with no trait mocks. Serves one
 //! organization's repositories, files, trees, members, teams and users with GitHub's JSON shapes,
 //! ETags (`If-None-Match` → 304, free of quota), rate-limit headers, pagination `Link`s, tokens,
-//! and failures injected on demand; it counts every request.
+//! and failures injected on demand; it counts every request. It also plays GitHub's OAuth web
+//! flow (`/login/oauth/*`) and Enterprise's `/api/v3` prefix, for sign-in tests.
 
 // GitHub's repository JSON is one large `json!` literal.
 #![recursion_limit = "256"]
 
 mod api;
 mod model;
+mod oauth;
 mod shapes;
 
 pub use api::{Failure, RequestRecord, RequestStats};
 pub use model::{OrgModel, RepoModel, TeamModel, UserModel};
+pub use oauth::DEFAULT_ACCESS_TOKEN;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use api::{RequestInfo, State};
@@ -211,7 +214,7 @@ fn bump_pushed_at(repo: &mut RepoModel) {
     repo.pushed_at = next.format(format).to_string();
 }
 
-async fn serve(req: HttpRequest, state: web::Data<Mutex<State>>) -> HttpResponse {
+async fn serve(req: HttpRequest, body: web::Bytes, state: web::Data<Mutex<State>>) -> HttpResponse {
     let header = |name: &str| {
         req.headers()
             .get(name)
@@ -225,6 +228,7 @@ async fn serve(req: HttpRequest, state: web::Data<Mutex<State>>) -> HttpResponse
         accept: header("accept"),
         if_none_match: header("if-none-match"),
         authorization: header("authorization"),
+        body: body.to_vec(),
     };
     let reply = state
         .lock()
