@@ -8,12 +8,13 @@ use crate::fixture::{Fixture, GENERATED};
 use crate::helpers::TestApp;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
+use portico_test_support::TestDb;
 use serde_json::json;
 
 const SEARCH_FIELDS: &str = "metadata.name,metadata.title,spec.profile.displayName";
 const PAGE_SIZE: u64 = 25;
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -74,7 +75,7 @@ async fn wait_total(b: &Browser, expected: u64) {
         .await;
 }
 
-async fn wait_url(b: &Browser, what: &str, predicate_js: &str) {
+pub(crate) async fn wait_url(b: &Browser, what: &str, predicate_js: &str) {
     b.wait_until(
         what,
         &format!("const url = location.pathname + location.search; return {predicate_js};"),
@@ -82,7 +83,7 @@ async fn wait_url(b: &Browser, what: &str, predicate_js: &str) {
     .await;
 }
 
-async fn wait_h1(b: &Browser, text: &str) {
+pub(crate) async fn wait_h1(b: &Browser, text: &str) {
     b.wait_until(
         &format!("heading {text:?}"),
         &format!(
@@ -105,7 +106,7 @@ async fn first_row_name(b: &Browser) -> String {
 }
 
 /// The text as written (innerText would apply CSS text-transform).
-async fn text_content(b: &Browser, css: &str) -> String {
+pub(crate) async fn text_content(b: &Browser, css: &str) -> String {
     b.find(css).await;
     b.js(
         &format!("return document.querySelector({}).textContent;", json!(css)),
@@ -125,7 +126,7 @@ async fn select(b: &Browser, css: &str, value: &str) {
         .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
 }
 
-async fn press(b: &Browser, key: Key) {
+pub(crate) async fn press(b: &Browser, key: Key) {
     let actions = KeyActions::new("keyboard".to_string())
         .then(KeyAction::Down { value: key.into() })
         .then(KeyAction::Up { value: key.into() });
@@ -133,7 +134,7 @@ async fn press(b: &Browser, key: Key) {
 }
 
 /// Landmarks, one h1, a label for every control, a name for every link, and text contrast.
-async fn assert_accessible(b: &Browser, page: &str) {
+pub(crate) async fn assert_accessible(b: &Browser, page: &str) {
     let problems = b
         .js(
             r#"
@@ -203,7 +204,7 @@ async fn browse_the_catalog_in_a_browser() {
     if !browser_available() {
         return;
     }
-    let (fixture, has_reference) = Fixture::start(GENERATED).await;
+    let (fixture, has_reference) = Fixture::start(TestDb::sqlite(), GENERATED).await;
     let b = Browser::start().await;
     b.desktop().await;
 
@@ -1006,14 +1007,14 @@ async fn phone(b: &Browser, app: &TestApp) {
     b.desktop().await;
 }
 
-/// When sign-in fails the API answers 401: the header says so and the pages show the error
-/// plainly instead of an empty catalog.
+/// When sign-in cannot reach the server, the sign-in page says so plainly and offers the
+/// providers again; once it can, the guest button signs in and the page asked for shows.
 #[actix_web::test]
-async fn signed_out_errors_are_shown_plainly() {
+async fn sign_in_failures_are_shown_plainly() {
     if !browser_available() {
         return;
     }
-    let (fixture, _) = Fixture::start(0).await;
+    let (fixture, _) = Fixture::start(TestDb::sqlite(), 0).await;
     let b = Browser::start().await;
     b.desktop().await;
     // The browser cannot reach the sign-in endpoint.
@@ -1023,34 +1024,47 @@ async fn signed_out_errors_are_shown_plainly() {
         json!({ "urls": ["*/api/auth/guest/refresh*"] }),
     )
     .await;
-    b.goto(&fixture.app.url("/catalog")).await;
+    b.goto(&fixture.app.url("/register")).await;
+    wait_h1(&b, "Sign in to Portico").await;
     b.wait_until(
         "the header to say nobody is signed in",
         "const e = document.querySelector('[data-testid=identity]'); return !!e && e.textContent.includes('Not signed in');",
     )
     .await;
-    b.find(".results-body .state--error").await;
-    let error = b.text(".results-body .state--error").await;
-    assert!(error.contains("The catalog could not be loaded"), "{error}");
-    assert!(error.contains("HTTP 401"), "{error}");
-    assert!(b
-        .text(".field-note")
-        .await
-        .contains("Filter values could not be loaded"));
+    let error = b.text("[data-testid=sign-in-status] .state--error").await;
+    assert!(error.contains("Signing in failed"), "{error}");
+    assert!(
+        error.contains("Could not reach the Portico server"),
+        "{error}"
+    );
     b.screenshot("signed-out-desktop").await;
-    b.goto(
-        &fixture
-            .app
-            .url("/catalog/default/component/example-website"),
+    assert_accessible(&b, "the sign-in page with an error").await;
+
+    // Trying again while it is still unreachable: the same, said again.
+    b.click("button[data-provider=guest]").await;
+    b.wait_until(
+        "the guest error",
+        "const e = document.querySelector('[data-testid=sign-in-status] .state--error'); return !!e && e.textContent.includes('Guest sign-in failed');",
     )
     .await;
-    b.find(".entity-body .state--error").await;
-    assert!(b
-        .text(".entity-body .state--error")
-        .await
-        .contains("This entity could not be loaded"));
-    // The refused sign-in and the API's 401 answers are the only console entries.
-    b.assert_no_console_errors("signed out", &["/api/auth/guest/refresh", "/api/catalog/"])
+
+    // Reachable again: the button signs in and the entity asked for shows.
+    b.cdp("Network.setBlockedURLs", json!({ "urls": [] })).await;
+    b.wait_until(
+        "the button again",
+        "return !document.querySelector('button[data-provider=guest]').disabled;",
+    )
+    .await;
+    b.click("button[data-provider=guest]").await;
+    b.wait_until(
+        "the guest in the header",
+        "const e = document.querySelector('[data-testid=identity]'); return !!e && e.textContent.includes('Guest');",
+    )
+    .await;
+    wait_h1(&b, "Register an existing component").await;
+    assert_eq!(b.path_and_query().await, "/register");
+    // The refused sign-ins are the only console entries.
+    b.assert_no_console_errors("signed out", &["/api/auth/guest/refresh"])
         .await;
     b.close().await;
     fixture.stop().await;
