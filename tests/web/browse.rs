@@ -126,6 +126,39 @@ async fn select(b: &Browser, css: &str, value: &str) {
         .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
 }
 
+/// Ticks (or unticks) one value of a multi-value filter, opening its disclosure first.
+async fn toggle_value(b: &Browser, filter: &str, value: &str) {
+    let details = format!("details.multi[data-filter={filter}]");
+    let open = b
+        .js(
+            &format!("return document.querySelector({}).open;", json!(details)),
+            vec![],
+        )
+        .await;
+    if open != json!(true) {
+        b.click(&format!("{details} > summary")).await;
+    }
+    b.click(&format!(
+        "input[name={filter}][value={}] + label",
+        json!(value)
+    ))
+    .await;
+}
+
+/// The values of a multi-value filter that are ticked.
+async fn ticked(b: &Browser, filter: &str) -> Vec<String> {
+    serde_json::from_value(
+        b.js(
+            &format!(
+                "return [...document.querySelectorAll('input[name={filter}]:checked')].map(i => i.value);"
+            ),
+            vec![],
+        )
+        .await,
+    )
+    .unwrap()
+}
+
 pub(crate) async fn press(b: &Browser, key: Key) {
     let actions = KeyActions::new("keyboard".to_string())
         .then(KeyAction::Down { value: key.into() })
@@ -211,6 +244,7 @@ async fn browse_the_catalog_in_a_browser() {
     catalog_page(&b, &fixture.app).await;
     filters_search_and_history(&b, &fixture.app).await;
     paging(&b, &fixture.app).await;
+    sorting(&b, &fixture.app).await;
     entity_graph_group_and_user(&b, &fixture.app).await;
     api_definition(&b, &fixture.app, has_reference).await;
     if has_reference {
@@ -271,13 +305,13 @@ async fn filters_search_and_history(b: &Browser, app: &TestApp) {
     // The other facets now count components only.
     b.wait_until(
         "type values of components only",
-        "const v = [...document.querySelectorAll('select[name=type] option')].map(o => o.value); \
+        "const v = [...document.querySelectorAll('input[name=type]')].map(o => o.value); \
          return v.includes('service') && !v.includes('openapi') && !v.includes('database');",
     )
     .await;
     let label = b
         .js(
-            "return [...document.querySelectorAll('select[name=type] option')].find(o => o.value === 'service').textContent;",
+            "return document.querySelector('input[name=type][value=service] + label').textContent;",
             vec![],
         )
         .await;
@@ -287,23 +321,65 @@ async fn filters_search_and_history(b: &Browser, app: &TestApp) {
         json!(format!("service ({})", format_number(services)))
     );
 
-    select(b, "select[name=type]", "service").await;
+    // Several values of one filter: any of them (OR); several filters: all of them (AND).
+    toggle_value(b, "type", "service").await;
     wait_total(b, services).await;
-    select(b, "select[name=lifecycle]", "production").await;
-    let f3 = "kind=component,spec.type=service,spec.lifecycle=production";
+    toggle_value(b, "type", "website").await;
+    let f2 = "kind=component,spec.type=service,spec.type=website";
+    let either = api_total(app, Some(f2), None).await;
+    assert!(either > services, "{either} > {services}");
+    wait_total(b, either).await;
+    wait_url(
+        b,
+        "both types in the URL",
+        "url.includes('type=service&type=website')",
+    )
+    .await;
+    assert_eq!(
+        b.text("details.multi[data-filter=type] .multi__chosen")
+            .await,
+        "service, website"
+    );
+    toggle_value(b, "lifecycle", "production").await;
+    let f3 = "kind=component,spec.type=service,spec.type=website,spec.lifecycle=production";
     wait_total(b, api_total(app, Some(f3), None).await).await;
-    select(b, "select[name=tag]", "typescript").await;
-    let f4 = "kind=component,spec.type=service,spec.lifecycle=production,metadata.tags=typescript";
+    toggle_value(b, "tag", "typescript").await;
+    toggle_value(b, "tag", "go").await;
+    let f4 = "kind=component,spec.type=service,spec.type=website,spec.lifecycle=production,metadata.tags=typescript,metadata.tags=go";
     let tagged = api_total(app, Some(f4), None).await;
     assert!(tagged > 0);
     wait_total(b, tagged).await;
+    // Every row shown has one of the tags and one of the types.
+    let rows: Vec<String> = serde_json::from_value(
+        b.js(
+            "return [...document.querySelectorAll('[data-testid=catalog-table] tbody tr')].map(r => r.textContent);",
+            vec![],
+        )
+        .await,
+    )
+    .unwrap();
+    for row in &rows {
+        assert!(
+            (row.contains("typescript") || row.contains("go"))
+                && (row.contains("service") || row.contains("website"))
+                && row.contains("production"),
+            "{row}"
+        );
+    }
     wait_url(
         b,
         "all filters in the URL",
-        "url.includes('type=service') && url.includes('lifecycle=production') && url.includes('tag=typescript')",
+        "url.includes('type=service') && url.includes('lifecycle=production') && url.includes('tag=go&tag=typescript')",
     )
     .await;
     b.screenshot("catalog-filtered-desktop").await;
+    assert_accessible(b, "the filtered catalog").await;
+    // Untick one tag: the other stays.
+    toggle_value(b, "tag", "go").await;
+    let f4 = "kind=component,spec.type=service,spec.type=website,spec.lifecycle=production,metadata.tags=typescript";
+    let tagged = api_total(app, Some(f4), None).await;
+    wait_total(b, tagged).await;
+    assert_eq!(ticked(b, "tag").await, ["typescript"]);
 
     // Full-text search, debounced into the URL.
     b.find("input[name=q]")
@@ -336,32 +412,40 @@ async fn filters_search_and_history(b: &Browser, app: &TestApp) {
         json!("")
     );
     b.client.back().await.expect("back");
+    wait_url(
+        b,
+        "both tags again",
+        "url.includes('tag=go&tag=typescript')",
+    )
+    .await;
+    b.client.back().await.expect("back");
+    wait_url(
+        b,
+        "the first tag",
+        "url.includes('tag=typescript') && !url.includes('tag=go')",
+    )
+    .await;
+    b.client.back().await.expect("back");
     wait_url(b, "no tag", "!url.includes('tag=')").await;
     wait_total(b, api_total(app, Some(f3), None).await).await;
-    assert_eq!(
-        b.js(
-            "return document.querySelector('select[name=tag]').value;",
-            vec![]
-        )
-        .await,
-        json!("")
-    );
+    assert!(ticked(b, "tag").await.is_empty());
     b.client.forward().await.expect("forward");
-    wait_url(b, "the tag again", "url.includes('tag=typescript')").await;
+    b.client.forward().await.expect("forward");
+    b.client.forward().await.expect("forward");
+    wait_url(
+        b,
+        "the tag again",
+        "url.includes('tag=typescript') && !url.includes('tag=go')",
+    )
+    .await;
     wait_total(b, tagged).await;
 
     // A shared link opens the same view.
     let shared = b.path_and_query().await;
     b.goto(&app.url(&shared)).await;
     wait_total(b, tagged).await;
-    assert_eq!(
-        b.js(
-            "return document.querySelector('select[name=lifecycle]').value;",
-            vec![]
-        )
-        .await,
-        json!("production")
-    );
+    assert_eq!(ticked(b, "lifecycle").await, ["production"]);
+    assert_eq!(ticked(b, "type").await, ["service", "website"]);
 
     // Filters that match nothing: a clear empty state.
     b.find("input[name=q]")
@@ -466,6 +550,152 @@ async fn paging(b: &Browser, app: &TestApp) {
         .await;
     assert_eq!(prev, json!(true), "no previous page on page 1");
     b.assert_no_console_errors("paging", &[]).await;
+}
+
+/// `metadata.name`s of one page of kind=component in the API's order for `order_field`.
+async fn api_sorted_names(app: &TestApp, order_field: &str, offset: u64) -> Vec<String> {
+    let path = format!(
+        "/api/catalog/entities/by-query?filter=kind=component&orderField={order_field}&limit={PAGE_SIZE}&offset={offset}&fields=metadata.name"
+    );
+    let (status, body) = app.get(&path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+async fn row_names(b: &Browser) -> Vec<String> {
+    serde_json::from_value(
+        b.js(
+            "return [...document.querySelectorAll('[data-testid=catalog-table] tbody .entity-link')].map(a => a.dataset.name);",
+            vec![],
+        )
+        .await,
+    )
+    .unwrap()
+}
+
+/// The `aria-sort` of each sortable column header, by its button's `data-sort`.
+async fn aria_sorts(b: &Browser) -> serde_json::Value {
+    b.js(
+        "const out = {}; for (const btn of document.querySelectorAll('th button.sort')) out[btn.dataset.sort] = btn.closest('th').getAttribute('aria-sort'); return out;",
+        vec![],
+    )
+    .await
+}
+
+async fn wait_rows(b: &Browser, what: &str, names: &[String]) {
+    b.wait_until(
+        what,
+        &format!(
+            "if (document.querySelector('.results-body[aria-busy]')) return false; \
+             const n = [...document.querySelectorAll('[data-testid=catalog-table] tbody .entity-link')].map(a => a.dataset.name); \
+             return JSON.stringify(n) === {};",
+            json!(serde_json::to_string(names).unwrap())
+        ),
+    )
+    .await;
+}
+
+/// Column sorting: on the server (orderField), in the URL, with buttons that keep focus and
+/// say their state in aria-sort; cursor paging keeps the order.
+async fn sorting(b: &Browser, app: &TestApp) {
+    b.goto(&app.url("/catalog?kind=component")).await;
+    wait_rows(
+        b,
+        "the name order",
+        &api_sorted_names(app, "metadata.name,asc", 0).await,
+    )
+    .await;
+    assert_eq!(
+        aria_sorts(b).await,
+        json!({"name": "ascending", "type": null, "owner": null, "lifecycle": null})
+    );
+
+    // By type, with the mouse.
+    b.click("button.sort[data-sort=type]").await;
+    wait_url(
+        b,
+        "sort=type",
+        "url === '/catalog?kind=component&sort=type'",
+    )
+    .await;
+    let by_type = api_sorted_names(app, "spec.type,asc", 0).await;
+    wait_rows(b, "the type order", &by_type).await;
+    assert_eq!(
+        aria_sorts(b).await,
+        json!({"name": null, "type": "ascending", "owner": null, "lifecycle": null})
+    );
+    assert_eq!(
+        b.js("return document.activeElement.dataset.sort;", vec![])
+            .await,
+        json!("type"),
+        "focus stays on the sort button"
+    );
+
+    // Again, with the keyboard: descending.
+    press(b, Key::Enter).await;
+    wait_url(b, "order=desc", "url.includes('sort=type&order=desc')").await;
+    let desc = api_sorted_names(app, "spec.type,desc", 0).await;
+    assert_ne!(desc, by_type);
+    wait_rows(b, "the descending type order", &desc).await;
+    assert_eq!(aria_sorts(b).await["type"], json!("descending"));
+    b.screenshot("catalog-sorted-desktop").await;
+    assert_accessible(b, "the sorted catalog").await;
+
+    // The cursor pages on in the same order.
+    b.click(".pager a[rel=next]").await;
+    wait_url(b, "page 2", "url.includes('page=2')").await;
+    wait_rows(
+        b,
+        "page 2 of the descending type order",
+        &api_sorted_names(app, "spec.type,desc", PAGE_SIZE).await,
+    )
+    .await;
+    assert!(b.path_and_query().await.contains("sort=type&order=desc"));
+
+    // By owner and by lifecycle; back returns to the previous order.
+    b.click("button.sort[data-sort=owner]").await;
+    wait_rows(
+        b,
+        "the owner order",
+        &api_sorted_names(app, "relations.ownedBy,asc", 0).await,
+    )
+    .await;
+    b.click("button.sort[data-sort=lifecycle]").await;
+    wait_rows(
+        b,
+        "the lifecycle order",
+        &api_sorted_names(app, "spec.lifecycle,asc", 0).await,
+    )
+    .await;
+    b.client.back().await.expect("back");
+    wait_rows(
+        b,
+        "the owner order again",
+        &api_sorted_names(app, "relations.ownedBy,asc", 0).await,
+    )
+    .await;
+    assert_eq!(aria_sorts(b).await["owner"], json!("ascending"));
+
+    // By kind, over every kind.
+    b.goto(&app.url("/catalog?sort=kind&order=desc")).await;
+    let (_, body) = app
+        .get("/api/catalog/entities/by-query?orderField=kind,desc&limit=25&fields=metadata.name")
+        .await;
+    let names: Vec<String> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    wait_rows(b, "the kind order", &names).await;
+    assert_eq!(aria_sorts(b).await["kind"], json!("descending"));
+    assert_eq!(row_names(b).await.len(), PAGE_SIZE as usize);
+    b.assert_no_console_errors("sorting", &[]).await;
 }
 
 fn format_number(n: u64) -> String {
@@ -612,14 +842,7 @@ async fn entity_graph_group_and_user(b: &Browser, app: &TestApp) {
     )
     .await;
     wait_total(b, owned).await;
-    assert_eq!(
-        b.js(
-            "return document.querySelector('select[name=owner]').value;",
-            vec![]
-        )
-        .await,
-        json!("group:default/group-1")
-    );
+    assert_eq!(ticked(b, "owner").await, ["group:default/group-1"]);
     b.client.back().await.expect("back");
     wait_h1(b, "group-1").await;
 
