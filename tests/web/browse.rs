@@ -6,8 +6,10 @@
 use crate::browser::{browser_available, Browser};
 use crate::fixture::{Fixture, GENERATED};
 use crate::helpers::TestApp;
+use crate::on_both_backends;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
+use portico_store::DbTarget;
 use portico_test_support::TestDb;
 use serde_json::json;
 
@@ -232,13 +234,19 @@ return problems;
     );
 }
 
-#[actix_web::test]
-async fn browse_the_catalog_in_a_browser() {
+/// Everything a user does with the catalog, on SQLite and on PostgreSQL (whose screenshots
+/// are prefixed `postgres-`).
+async fn browse_the_catalog_in_a_browser(db: TestDb) {
     if !browser_available() {
         return;
     }
-    let (fixture, has_reference) = Fixture::start(TestDb::sqlite(), GENERATED).await;
-    let b = Browser::start().await;
+    let prefix = match &db.target {
+        DbTarget::Postgres(_) => "postgres-",
+        DbTarget::Sqlite(_) => "",
+    };
+    let (fixture, has_reference) = Fixture::start(db, GENERATED).await;
+    let mut b = Browser::start().await;
+    b.screenshot_prefix = prefix.to_string();
     b.desktop().await;
 
     catalog_page(&b, &fixture.app).await;
@@ -259,6 +267,7 @@ async fn browse_the_catalog_in_a_browser() {
     b.close().await;
     fixture.stop().await;
 }
+on_both_backends!(browse_the_catalog_in_a_browser);
 
 async fn catalog_page(b: &Browser, app: &TestApp) {
     b.goto(&app.url("/catalog")).await;
