@@ -896,6 +896,7 @@ async fn entity_graph_group_and_user(b: &Browser, app: &TestApp) {
     )
     .await;
     wait_h1(b, "system-2").await;
+    b.screenshot("system-desktop").await;
     b.assert_no_console_errors("entity, group and user pages", &[])
         .await;
 }
@@ -904,6 +905,7 @@ async fn api_definition(b: &Browser, app: &TestApp, has_reference: bool) {
     b.goto(&app.url("/catalog/default/api/api-0")).await;
     wait_h1(b, "api-0").await;
     assert!(b.text("pre.code").await.contains("openapi: 3.0.0"));
+    b.screenshot("api-openapi-desktop").await;
     if has_reference {
         b.goto(&app.url("/catalog/default/api/example-grpc-api"))
             .await;
@@ -961,6 +963,7 @@ async fn owned_by_me(b: &Browser, app: &TestApp) {
     )
     .await;
     wait_h1(b, "guest").await;
+    b.screenshot("guest-user-desktop").await;
     b.assert_no_console_errors("owned by me", &[]).await;
 }
 

@@ -136,6 +136,7 @@ async fn sign_in_with_github_in_a_popup_and_sign_out() {
     b.goto(&app.url("/register")).await;
     wait_identity(&b, GITHUB_NAME).await;
     wait_h1(&b, "Register an existing component").await;
+    b.screenshot("register-signed-in-github-desktop").await;
 
     // Sign out: back to the sign-in page, the session is gone on the server too, and a
     // reload stays signed out.
