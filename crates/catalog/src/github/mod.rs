@@ -201,17 +201,33 @@ impl GithubCatalog {
         let provider = self.org_provider(id)?;
         let key = org_provider_key(id);
         let _running = self.lock_run(&key).await;
-        if provider.orgs.is_empty() {
-            return Err(GithubError::Invalid {
+        let orgs = if provider.orgs.is_empty() {
+            // As Backstage: every organization the host's GitHub Apps are installed on.
+            let host = web_host(&provider.github_url).ok_or_else(|| GithubError::Invalid {
                 message: format!(
-                    "catalog.providers.githubOrg.{id}: orgs is empty; importing every \
-                     organization the token sees is not supported yet, list them"
+                    "catalog.providers.githubOrg.{id}: invalid githubUrl '{}'",
+                    provider.github_url
                 ),
+            })?;
+            match self.inner.reader.installed_organizations(&host, None).await {
+                Ok(orgs) => orgs,
+                Err(e) => {
+                    tracing::warn!(provider.id = %id,
+                        "GitHub org import failed; the provider's entities are left as they are: {e}");
+                    return Err(GithubError::Invalid {
+                        message: format!(
+                            "catalog.providers.githubOrg.{id}: orgs is empty, so the \
+                             organizations are those the GitHub Apps are installed on: {e}"
+                        ),
+                    }
+                    .into());
+                }
             }
-            .into());
-        }
+        } else {
+            provider.orgs.clone()
+        };
         let mut imported = Vec::new();
-        for org in &provider.orgs {
+        for org in &orgs {
             match self
                 .inner
                 .reader
@@ -233,12 +249,7 @@ impl GithubCatalog {
             .engine
             .apply_full_mutation(&key, entities)
             .await?;
-        if let Ok(url) = url::Url::parse(&provider.github_url) {
-            let host = match (url.host_str(), url.port()) {
-                (Some(h), Some(p)) => format!("{h}:{p}"),
-                (Some(h), None) => h.to_string(),
-                (None, _) => String::new(),
-            };
+        if let Some(host) = web_host(&provider.github_url) {
             self.log_quota(&host, "org import");
         }
         tracing::info!(provider.id = %id, users, groups, "GitHub org import applied");
@@ -387,6 +398,15 @@ impl GithubCatalog {
                 "GitHub quota after {after}: {} of {} left", q.remaining, q.limit);
         }
     }
+}
+
+/// The `host[:port]` of a web URL such as `githubUrl`.
+fn web_host(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    Some(match (url.host_str()?, url.port()) {
+        (h, Some(p)) => format!("{h}:{p}"),
+        (h, None) => h.to_string(),
+    })
 }
 
 /// The Location entity for one discovered catalog file, as Backstage's provider emits it.
