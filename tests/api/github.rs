@@ -1093,3 +1093,134 @@ async fn without_orgs_every_installed_organization_is_imported(db: TestDb) {
     app.stop().await;
 }
 on_both_backends!(without_orgs_every_installed_organization_is_imported);
+
+async fn leases_give_each_scheduled_run_to_one_claimant(db: TestDb) {
+    use portico_catalog::github::lease_store::{
+        register_task, release, task_lease, trigger_task, try_claim, Claim,
+    };
+    db.db
+        .write(|c| {
+            register_task(c, "t", "{}", Some(1_000))?;
+            // A replica starting later keeps the earlier due time.
+            register_task(c, "t", "{\"v\":2}", Some(5_000))?;
+            assert_eq!(
+                try_claim(c, "t", "a", 999, 100)?,
+                Claim::NotClaimed {
+                    next_run_start_at: Some(1_000),
+                    lease_expires_at: None
+                }
+            );
+            assert_eq!(
+                try_claim(c, "t", "a", 1_000, 100)?,
+                Claim::Claimed {
+                    ticket: "a".into(),
+                    scheduled_at: 1_000
+                }
+            );
+            // While a's lease holds, nobody else runs the period...
+            assert_eq!(
+                try_claim(c, "t", "b", 1_050, 100)?,
+                Claim::NotClaimed {
+                    next_run_start_at: Some(1_000),
+                    lease_expires_at: Some(1_100)
+                }
+            );
+            // ...and when a dies, its lease lapses and b takes the period over.
+            assert_eq!(
+                try_claim(c, "t", "b", 1_101, 100)?,
+                Claim::Claimed {
+                    ticket: "b".into(),
+                    scheduled_at: 1_000
+                }
+            );
+            assert!(
+                !release(c, "t", "a", Some(2_000), 1_150, None)?,
+                "a lost it"
+            );
+            assert!(release(c, "t", "b", Some(2_000), 1_200, Some("boom"))?);
+            let row = task_lease(c, "t")?.unwrap();
+            assert_eq!(row.settings, "{\"v\":2}");
+            assert_eq!(row.next_run_start_at, Some(2_000));
+            assert_eq!(row.current_run_ticket, None);
+            assert_eq!(row.last_run_error.as_deref(), Some("boom"));
+            assert!(matches!(
+                try_claim(c, "t", "c", 1_300, 100)?,
+                Claim::NotClaimed { .. }
+            ));
+            // A manual trigger makes an idle task due now.
+            assert!(trigger_task(c, "t", 1_300)?);
+            assert!(matches!(
+                try_claim(c, "t", "c", 1_300, 100)?,
+                Claim::Claimed { .. }
+            ));
+            assert!(!trigger_task(c, "t", 1_350)?, "not while it runs");
+            // Manual tasks (no due time) are never claimed.
+            register_task(c, "manual", "{}", None)?;
+            assert!(matches!(
+                try_claim(c, "manual", "d", i64::MAX, 100)?,
+                Claim::NotClaimed {
+                    next_run_start_at: None,
+                    ..
+                }
+            ));
+            Ok::<_, portico_catalog::CatalogError>(())
+        })
+        .await
+        .unwrap();
+}
+on_both_backends!(leases_give_each_scheduled_run_to_one_claimant);
+
+/// Two replicas on one PostgreSQL database, both running the provider's schedule: each period
+/// is claimed by one of them only, and the GitHub double sees one listing per period.
+#[actix_web::test]
+async fn two_replicas_run_each_scheduled_discovery_once() {
+    let Some(db) = TestDb::postgres() else { return };
+    let double = GithubDouble::start(acme()).await.unwrap();
+    let mut provider = acme_provider();
+    provider.schedule = Some(
+        serde_json::from_value(json!({"frequency": {"milliseconds": 300},
+                                      "timeout": {"seconds": 60}}))
+        .unwrap(),
+    );
+    let config = github_config(&db, &double, vec![provider], vec![]);
+    let target = db.target.clone();
+    let a = TestApp::spawn(db, config.clone()).await;
+    let mut config_b = config;
+    config_b.database = target;
+    let b = TestApp::spawn(TestDb::postgres().unwrap(), config_b).await;
+
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut loops = a.state.github.spawn_schedules(cancel.clone());
+    loops.extend(b.state.github.spawn_schedules(cancel.clone()));
+    let listings = || double.stats().to_path("/orgs/acme/repos");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while listings() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule did not repeat"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    for schedule_loop in loops {
+        schedule_loop.await.unwrap();
+    }
+    let runs: Vec<_> = a
+        .state
+        .github
+        .scheduled_runs()
+        .into_iter()
+        .chain(b.state.github.scheduled_runs())
+        .collect();
+    let periods: BTreeSet<i64> = runs.iter().map(|r| r.scheduled_at).collect();
+    assert_eq!(periods.len(), runs.len(), "a period ran twice: {runs:?}");
+    assert_eq!(
+        listings(),
+        runs.len() as u64,
+        "one organization listing per claimed period"
+    );
+    let errors = errors_of(&a, "").await;
+    assert!(errors.is_empty(), "{errors:?}");
+    a.stop().await;
+    b.stop().await;
+}
