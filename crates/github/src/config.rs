@@ -34,6 +34,8 @@ pub struct GithubIntegrationConfig {
     pub host: String,
     #[serde(default)]
     pub api_base_url: Option<String>,
+    /// Accepted for Backstage configs and not used: every read goes through the REST contents
+    /// API (conditional requests, one path for tokens, apps and Enterprise). See the README.
     #[serde(default)]
     pub raw_base_url: Option<String>,
     #[serde(default)]
