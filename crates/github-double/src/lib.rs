@@ -9,12 +9,14 @@
 #![recursion_limit = "256"]
 
 mod api;
+mod app;
 mod model;
 mod oauth;
 mod shapes;
 
 pub use api::{Failure, RequestRecord, RequestStats};
-pub use model::{OrgModel, RepoModel, TeamModel, UserModel};
+pub use app::keys;
+pub use model::{AppModel, InstallationModel, OrgModel, RepoModel, TeamModel, UserModel};
 pub use oauth::DEFAULT_ACCESS_TOKEN;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -143,6 +145,35 @@ impl GithubDouble {
         self.with_model(|m| {
             m.teams.insert(team.slug.clone(), team);
         });
+    }
+
+    /// Serves another organization beside the first (e.g. a second installation of an app).
+    pub fn add_org(&self, org: OrgModel) {
+        let mut state = self.state();
+        state
+            .other_orgs
+            .retain(|o| !o.login.eq_ignore_ascii_case(&org.login));
+        state.other_orgs.push(org);
+    }
+
+    /// Registers a GitHub App (its public key and installations), replacing one with its id.
+    pub fn add_app(&self, app: AppModel) {
+        self.state().add_app(app);
+    }
+
+    /// Changes an app in any way (installations, suspension, token lifetime).
+    pub fn with_app<R>(&self, app_id: u64, f: impl FnOnce(&mut AppModel) -> R) -> Option<R> {
+        self.state()
+            .apps
+            .apps
+            .iter_mut()
+            .find(|a| a.id == app_id)
+            .map(f)
+    }
+
+    /// Makes every installation token minted so far expire now, as an hour passing would.
+    pub fn expire_installation_tokens(&self) {
+        self.state().expire_installation_tokens();
     }
 
     /// Requires this token from now on (`None`: anonymous requests are fine).
