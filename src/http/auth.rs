@@ -1,5 +1,5 @@
 //! `/api/auth`: the JWKS and OpenID documents, userinfo, guest and GitHub sign-in with refresh
-//! sessions in cookies, and Portico's audit log.
+//! sessions in cookies, the list of configured sign-in providers, and Portico's audit log.
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -26,7 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/github/refresh", web::get().to(github_refresh))
             .route("/github/refresh", web::post().to(github_refresh))
             .route("/github/logout", web::post().to(github_logout))
-            .route("/portico/audit-events", web::get().to(audit_events)),
+            .route("/portico/audit-events", web::get().to(audit_events))
+            .route("/portico/providers", web::get().to(providers)),
     );
 }
 
@@ -102,6 +103,24 @@ async fn guest_refresh(
         )
         .await?;
     Ok(HttpResponse::Ok().json(AuthResponse::new(issued, profile)))
+}
+
+/// Portico's own: the sign-in providers the web frontend offers, and the environment it passes
+/// as `env`. Needs no token, since it is asked before anyone signs in.
+async fn providers(state: web::Data<AppState>) -> HttpResponse {
+    let environment = state.config.auth.environment();
+    let mut providers = Vec::new();
+    if state
+        .auth
+        .guest
+        .allows_sign_in(environment == "development")
+    {
+        providers.push(json!({ "id": "guest", "title": "Guest" }));
+    }
+    if state.auth.github.is_some() {
+        providers.push(json!({ "id": "github", "title": "GitHub" }));
+    }
+    HttpResponse::Ok().json(json!({ "environment": environment, "providers": providers }))
 }
 
 async fn logout_ok() -> HttpResponse {

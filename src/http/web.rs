@@ -58,6 +58,7 @@ pub static ASSETS: &[Asset] = assets![
     "static/pages/entity.js",
     "static/pages/not-found.js",
     "static/pages/register.js",
+    "static/pages/sign-in.js",
 ];
 
 /// First path segments of the client-side routes: these answer 200 with `index.html`. Other

@@ -40,6 +40,14 @@ async fn tokens_are_required_checked_and_verified(db: TestDb) {
     assert_eq!(body["error"]["name"], "AuthenticationError");
     assert_eq!(body["request"]["url"], "/entities");
 
+    // Without GitHub configured, the sign-in page offers the guest only.
+    let (status, providers) = status_with(&app, "/api/auth/portico/providers", None).await;
+    assert_eq!(status, 200, "{providers}");
+    assert_eq!(
+        providers["providers"],
+        json!([{"id": "guest", "title": "Guest"}])
+    );
+
     // The guest token works, and says who it is.
     let (status, _) = status_with(&app, "/api/catalog/entities", Some(&app.token)).await;
     assert_eq!(status, 200);
@@ -255,6 +263,48 @@ async fn a_token_from_one_replica_is_accepted_by_another() {
     b.stop().await;
 }
 
+#[actix_web::test]
+async fn outside_development_the_guest_is_not_offered() {
+    let db = TestDb::sqlite();
+    let mut config = test_config(&db, vec![], vec![]);
+    config.auth = serde_json::from_value(json!({"environment": "production"})).unwrap();
+    config.backend_auth = serde_json::from_value(json!({
+        "externalAccess": [{"type": "static", "options": {"token": CI_TOKEN, "subject": "ci"}}]
+    }))
+    .unwrap();
+    // TestApp signs a guest in; here that is refused, so the server is started by hand.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let state = portico::app::AppState::build(config).await.unwrap();
+    let running = portico::server::start(state, listener, false)
+        .await
+        .unwrap();
+    let handle = running.server.handle();
+    actix_web::rt::spawn(running.server);
+    let base = format!("http://127.0.0.1:{}", running.port);
+    let client = reqwest::Client::new();
+    let providers: Value = client
+        .get(format!("{base}/api/auth/portico/providers"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        providers,
+        json!({"environment": "production", "providers": []})
+    );
+    let res = client
+        .get(format!("{base}/api/auth/guest/refresh"))
+        .header("X-Requested-With", "XMLHttpRequest")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    running.cancel.cancel();
+    handle.stop(false).await;
+}
+
 /// GitHub's OAuth endpoints and `/user`, on loopback.
 async fn start_github_oauth_double() -> (String, actix_web::dev::ServerHandle) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -312,6 +362,15 @@ async fn github_sign_in_resolves_a_catalog_user() {
     .unwrap();
     let app = TestApp::spawn(db, config).await;
     app.process().await;
+    // The sign-in page's list: the guest (the default config allows it) and GitHub.
+    let (status, providers) = status_with(&app, "/api/auth/portico/providers", None).await;
+    assert_eq!(status, 200, "{providers}");
+    assert_eq!(
+        providers,
+        json!({"environment": "development", "providers": [
+            {"id": "guest", "title": "Guest"}, {"id": "github", "title": "GitHub"}
+        ]})
+    );
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -6,11 +6,14 @@ use crate::helpers::{test_config, TestApp};
 use crate::on_both_backends;
 use portico::config::Config;
 use portico_catalog::github::{GithubProviderError, GithubSettings};
+use portico_github::config::GithubAppConfig;
 use portico_github::{
     signature_header, GithubIntegrationConfig, GithubOrgProviderConfig, GithubProviderConfig,
     GithubUrl, ReaderOptions,
 };
-use portico_github_double::{Failure, GithubDouble, OrgModel, RepoModel, TeamModel, UserModel};
+use portico_github_double::{
+    keys, AppModel, Failure, GithubDouble, OrgModel, RepoModel, TeamModel, UserModel,
+};
 use portico_model::{parse_yaml_documents, prepare_entity, validate_entity, EntityRef};
 use portico_test_support::TestDb;
 use serde_json::{json, Value};
@@ -901,4 +904,323 @@ async fn without_a_secret_every_event_is_refused() {
         .unwrap()
         .contains("webhook secret"));
     app.stop().await;
+}
+
+const APP_ID: u64 = 4242;
+
+/// A server whose github.com integration has a GitHub App (with `private_key`) and no token.
+fn app_only_config(
+    db: &TestDb,
+    double: &GithubDouble,
+    private_key: &str,
+    providers: Vec<GithubProviderConfig>,
+    org_providers: Vec<GithubOrgProviderConfig>,
+) -> Config {
+    let mut config = github_config(db, double, providers, org_providers);
+    let app: GithubAppConfig =
+        serde_json::from_value(json!({"appId": APP_ID, "privateKey": private_key})).unwrap();
+    let mut integration =
+        GithubIntegrationConfig::new("github.com").with_api_base_url(&double.base_url);
+    integration.apps.push(app);
+    config.github.integrations = vec![integration];
+    config
+}
+
+/// Every request the double saw outside `/app/`, and how many carried an installation token.
+fn installation_token_use(double: &GithubDouble) -> (usize, usize) {
+    let log = double.requests();
+    let reads: Vec<_> = log
+        .iter()
+        .filter(|r| !r.path.starts_with("/app/"))
+        .collect();
+    let with_token = reads
+        .iter()
+        .filter(|r| {
+            r.credential
+                .as_deref()
+                .is_some_and(|c| c.starts_with("ghs_"))
+        })
+        .count();
+    (reads.len(), with_token)
+}
+
+async fn an_app_alone_discovers_and_reads_url_locations(db: TestDb) {
+    // The double still requires TOKEN, which the server does not have: only installation
+    // tokens get in.
+    let double = GithubDouble::start(acme().repo(platform_repo()))
+        .await
+        .unwrap();
+    double.add_app(AppModel::new(APP_ID, keys::APP_PUBLIC_KEY_PEM).installed_on_org("acme"));
+    let config = app_only_config(
+        &db,
+        &double,
+        keys::APP_PRIVATE_KEY_PEM,
+        vec![acme_provider()],
+        vec![],
+    );
+    let app = TestApp::spawn(db, config).await;
+    assert_eq!(
+        discover(&app, "acme").await,
+        4,
+        "svc, lib, docs and platform (optional locations)"
+    );
+    let target = blob("platform", "catalog/all.yaml");
+    let (status, created) = app
+        .post(
+            "/api/catalog/locations",
+            &json!({"type": "url", "target": target}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    app.process().await;
+    assert_eq!(
+        app.names_of_kind("component").await,
+        ["a", "b", "c", "d", "e", "lib", "svc"]
+    );
+    assert!(errors_of(&app, "").await.is_empty());
+    let (reads, with_token) = installation_token_use(&double);
+    assert!(reads > 5);
+    assert_eq!(
+        with_token, reads,
+        "every read carried the installation token"
+    );
+    let stats = double.stats();
+    assert_eq!(stats.to_path("/app/installations"), 1);
+    let mints = double
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/access_tokens"))
+        .count();
+    assert_eq!(mints, 1, "the token is cached");
+    app.stop().await;
+}
+on_both_backends!(an_app_alone_discovers_and_reads_url_locations);
+
+async fn a_wrong_app_key_is_a_processing_error(db: TestDb) {
+    let double = GithubDouble::start(acme()).await.unwrap();
+    double.add_app(AppModel::new(APP_ID, keys::APP_PUBLIC_KEY_PEM).installed_on_org("acme"));
+    let config = app_only_config(
+        &db,
+        &double,
+        keys::WRONG_PRIVATE_KEY_PEM,
+        vec![acme_provider()],
+        vec![],
+    );
+    let app = TestApp::spawn(db, config).await;
+    let refused = app.state.github.run_discovery("acme").await.unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            GithubProviderError::Github(portico_github::GithubError::Unauthorized { .. })
+        ),
+        "{refused:?}"
+    );
+    let target = blob("svc", "catalog-info.yaml");
+    let (status, _) = app
+        .post(
+            "/api/catalog/locations",
+            &json!({"type": "url", "target": target}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.process().await;
+    let errors = errors_of(&app, &location_ref(&target)).await;
+    assert!(
+        errors.iter().any(|e| e.starts_with("NotAllowedError")
+            && e.contains(&format!("GitHub App {APP_ID}"))
+            && e.contains("JSON web token")),
+        "{errors:?}"
+    );
+    assert!(app.names_of_kind("component").await.is_empty());
+    let (status, _) = app.get("/api/catalog/entities").await;
+    assert_eq!(status, 200, "the server still answers");
+    app.stop().await;
+}
+on_both_backends!(a_wrong_app_key_is_a_processing_error);
+
+async fn without_orgs_every_installed_organization_is_imported(db: TestDb) {
+    let acme = acme()
+        .user(UserModel::new("alice"))
+        .team(TeamModel::new("platform").member("alice"));
+    let double = GithubDouble::start(acme).await.unwrap();
+    double.add_org(
+        OrgModel::new("beta")
+            .repo(RepoModel::new("web").file("catalog-info.yaml", component("web", "v1")))
+            .user(UserModel::new("bob"))
+            .team(TeamModel::new("frontend").member("bob")),
+    );
+    double.add_app(
+        AppModel::new(APP_ID, keys::APP_PUBLIC_KEY_PEM)
+            .installed_on_org("acme")
+            .installed_on_org("beta")
+            .installed_on_user("octocat"),
+    );
+    let org_provider = GithubOrgProviderConfig {
+        id: "all".into(),
+        github_url: "https://github.com".into(),
+        orgs: vec![],
+        schedule: None,
+    };
+    // Discovery through `app` instead of `organization`: every installed organization.
+    let mut by_app = GithubProviderConfig::new("by-app", "unused");
+    by_app.organization = None;
+    by_app.app = Some(APP_ID);
+    let config = app_only_config(
+        &db,
+        &double,
+        keys::APP_PRIVATE_KEY_PEM,
+        vec![by_app],
+        vec![org_provider],
+    );
+    let app = TestApp::spawn(db, config).await;
+    let run = app.state.github.run_org_import("all").await.unwrap();
+    assert_eq!((run.users, run.groups), (2, 2));
+    assert_eq!(
+        discover(&app, "by-app").await,
+        4,
+        "acme's svc, lib and docs, and beta's web"
+    );
+    app.process().await;
+    assert_eq!(app.names_of_kind("user").await, ["alice", "bob"]);
+    assert_eq!(app.names_of_kind("group").await, ["frontend", "platform"]);
+    assert_eq!(app.names_of_kind("component").await, ["lib", "svc", "web"]);
+    let stats = double.stats();
+    assert_eq!(
+        stats.with_prefix("/orgs/octocat"),
+        0,
+        "user installations are left out"
+    );
+    app.stop().await;
+}
+on_both_backends!(without_orgs_every_installed_organization_is_imported);
+
+async fn leases_give_each_scheduled_run_to_one_claimant(db: TestDb) {
+    use portico_catalog::github::lease_store::{
+        register_task, release, task_lease, trigger_task, try_claim, Claim,
+    };
+    db.db
+        .write(|c| {
+            register_task(c, "t", "{}", Some(1_000))?;
+            // A replica starting later keeps the earlier due time.
+            register_task(c, "t", "{\"v\":2}", Some(5_000))?;
+            assert_eq!(
+                try_claim(c, "t", "a", 999, 100)?,
+                Claim::NotClaimed {
+                    next_run_start_at: Some(1_000),
+                    lease_expires_at: None
+                }
+            );
+            assert_eq!(
+                try_claim(c, "t", "a", 1_000, 100)?,
+                Claim::Claimed {
+                    ticket: "a".into(),
+                    scheduled_at: 1_000
+                }
+            );
+            // While a's lease holds, nobody else runs the period...
+            assert_eq!(
+                try_claim(c, "t", "b", 1_050, 100)?,
+                Claim::NotClaimed {
+                    next_run_start_at: Some(1_000),
+                    lease_expires_at: Some(1_100)
+                }
+            );
+            // ...and when a dies, its lease lapses and b takes the period over.
+            assert_eq!(
+                try_claim(c, "t", "b", 1_101, 100)?,
+                Claim::Claimed {
+                    ticket: "b".into(),
+                    scheduled_at: 1_000
+                }
+            );
+            assert!(
+                !release(c, "t", "a", Some(2_000), 1_150, None)?,
+                "a lost it"
+            );
+            assert!(release(c, "t", "b", Some(2_000), 1_200, Some("boom"))?);
+            let row = task_lease(c, "t")?.unwrap();
+            assert_eq!(row.settings, "{\"v\":2}");
+            assert_eq!(row.next_run_start_at, Some(2_000));
+            assert_eq!(row.current_run_ticket, None);
+            assert_eq!(row.last_run_error.as_deref(), Some("boom"));
+            assert!(matches!(
+                try_claim(c, "t", "c", 1_300, 100)?,
+                Claim::NotClaimed { .. }
+            ));
+            // A manual trigger makes an idle task due now.
+            assert!(trigger_task(c, "t", 1_300)?);
+            assert!(matches!(
+                try_claim(c, "t", "c", 1_300, 100)?,
+                Claim::Claimed { .. }
+            ));
+            assert!(!trigger_task(c, "t", 1_350)?, "not while it runs");
+            // Manual tasks (no due time) are never claimed.
+            register_task(c, "manual", "{}", None)?;
+            assert!(matches!(
+                try_claim(c, "manual", "d", i64::MAX, 100)?,
+                Claim::NotClaimed {
+                    next_run_start_at: None,
+                    ..
+                }
+            ));
+            Ok::<_, portico_catalog::CatalogError>(())
+        })
+        .await
+        .unwrap();
+}
+on_both_backends!(leases_give_each_scheduled_run_to_one_claimant);
+
+/// Two replicas on one PostgreSQL database, both running the provider's schedule: each period
+/// is claimed by one of them only, and the GitHub double sees one listing per period.
+#[actix_web::test]
+async fn two_replicas_run_each_scheduled_discovery_once() {
+    let Some(db) = TestDb::postgres() else { return };
+    let double = GithubDouble::start(acme()).await.unwrap();
+    let mut provider = acme_provider();
+    provider.schedule = Some(
+        serde_json::from_value(json!({"frequency": {"milliseconds": 300},
+                                      "timeout": {"seconds": 60}}))
+        .unwrap(),
+    );
+    let config = github_config(&db, &double, vec![provider], vec![]);
+    let target = db.target.clone();
+    let a = TestApp::spawn(db, config.clone()).await;
+    let mut config_b = config;
+    config_b.database = target;
+    let b = TestApp::spawn(TestDb::postgres().unwrap(), config_b).await;
+
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut loops = a.state.github.spawn_schedules(cancel.clone());
+    loops.extend(b.state.github.spawn_schedules(cancel.clone()));
+    let listings = || double.stats().to_path("/orgs/acme/repos");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while listings() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule did not repeat"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    for schedule_loop in loops {
+        schedule_loop.await.unwrap();
+    }
+    let runs: Vec<_> = a
+        .state
+        .github
+        .scheduled_runs()
+        .into_iter()
+        .chain(b.state.github.scheduled_runs())
+        .collect();
+    let periods: BTreeSet<i64> = runs.iter().map(|r| r.scheduled_at).collect();
+    assert_eq!(periods.len(), runs.len(), "a period ran twice: {runs:?}");
+    assert_eq!(
+        listings(),
+        runs.len() as u64,
+        "one organization listing per claimed period"
+    );
+    let errors = errors_of(&a, "").await;
+    assert!(errors.is_empty(), "{errors:?}");
+    a.stop().await;
+    b.stop().await;
 }

@@ -78,6 +78,12 @@ impl TestApp {
     /// [`TestApp::process`] so they never wait on timers.
     pub async fn spawn(db: TestDb, config: Config) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        TestApp::spawn_on(listener, db, config).await
+    }
+
+    /// As [`TestApp::spawn`], on a listener bound beforehand, so the config can name the
+    /// server's own URL (`backend.baseUrl`, which OAuth callbacks use).
+    pub async fn spawn_on(listener: TcpListener, db: TestDb, config: Config) -> TestApp {
         let state = AppState::build(config).await.expect("build state");
         let running = portico::server::start(state, listener, false)
             .await

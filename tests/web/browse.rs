@@ -6,14 +6,17 @@
 use crate::browser::{browser_available, Browser};
 use crate::fixture::{Fixture, GENERATED};
 use crate::helpers::TestApp;
+use crate::on_both_backends;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
+use portico_store::DbTarget;
+use portico_test_support::TestDb;
 use serde_json::json;
 
 const SEARCH_FIELDS: &str = "metadata.name,metadata.title,spec.profile.displayName";
 const PAGE_SIZE: u64 = 25;
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -74,7 +77,7 @@ async fn wait_total(b: &Browser, expected: u64) {
         .await;
 }
 
-async fn wait_url(b: &Browser, what: &str, predicate_js: &str) {
+pub(crate) async fn wait_url(b: &Browser, what: &str, predicate_js: &str) {
     b.wait_until(
         what,
         &format!("const url = location.pathname + location.search; return {predicate_js};"),
@@ -82,7 +85,7 @@ async fn wait_url(b: &Browser, what: &str, predicate_js: &str) {
     .await;
 }
 
-async fn wait_h1(b: &Browser, text: &str) {
+pub(crate) async fn wait_h1(b: &Browser, text: &str) {
     b.wait_until(
         &format!("heading {text:?}"),
         &format!(
@@ -105,7 +108,7 @@ async fn first_row_name(b: &Browser) -> String {
 }
 
 /// The text as written (innerText would apply CSS text-transform).
-async fn text_content(b: &Browser, css: &str) -> String {
+pub(crate) async fn text_content(b: &Browser, css: &str) -> String {
     b.find(css).await;
     b.js(
         &format!("return document.querySelector({}).textContent;", json!(css)),
@@ -125,7 +128,40 @@ async fn select(b: &Browser, css: &str, value: &str) {
         .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
 }
 
-async fn press(b: &Browser, key: Key) {
+/// Ticks (or unticks) one value of a multi-value filter, opening its disclosure first.
+async fn toggle_value(b: &Browser, filter: &str, value: &str) {
+    let details = format!("details.multi[data-filter={filter}]");
+    let open = b
+        .js(
+            &format!("return document.querySelector({}).open;", json!(details)),
+            vec![],
+        )
+        .await;
+    if open != json!(true) {
+        b.click(&format!("{details} > summary")).await;
+    }
+    b.click(&format!(
+        "input[name={filter}][value={}] + label",
+        json!(value)
+    ))
+    .await;
+}
+
+/// The values of a multi-value filter that are ticked.
+async fn ticked(b: &Browser, filter: &str) -> Vec<String> {
+    serde_json::from_value(
+        b.js(
+            &format!(
+                "return [...document.querySelectorAll('input[name={filter}]:checked')].map(i => i.value);"
+            ),
+            vec![],
+        )
+        .await,
+    )
+    .unwrap()
+}
+
+pub(crate) async fn press(b: &Browser, key: Key) {
     let actions = KeyActions::new("keyboard".to_string())
         .then(KeyAction::Down { value: key.into() })
         .then(KeyAction::Up { value: key.into() });
@@ -133,7 +169,7 @@ async fn press(b: &Browser, key: Key) {
 }
 
 /// Landmarks, one h1, a label for every control, a name for every link, and text contrast.
-async fn assert_accessible(b: &Browser, page: &str) {
+pub(crate) async fn assert_accessible(b: &Browser, page: &str) {
     let problems = b
         .js(
             r#"
@@ -198,18 +234,25 @@ return problems;
     );
 }
 
-#[actix_web::test]
-async fn browse_the_catalog_in_a_browser() {
+/// Everything a user does with the catalog, on SQLite and on PostgreSQL (whose screenshots
+/// are prefixed `postgres-`).
+async fn browse_the_catalog_in_a_browser(db: TestDb) {
     if !browser_available() {
         return;
     }
-    let (fixture, has_reference) = Fixture::start(GENERATED).await;
-    let b = Browser::start().await;
+    let prefix = match &db.target {
+        DbTarget::Postgres(_) => "postgres-",
+        DbTarget::Sqlite(_) => "",
+    };
+    let (fixture, has_reference) = Fixture::start(db, GENERATED).await;
+    let mut b = Browser::start().await;
+    b.screenshot_prefix = prefix.to_string();
     b.desktop().await;
 
     catalog_page(&b, &fixture.app).await;
     filters_search_and_history(&b, &fixture.app).await;
     paging(&b, &fixture.app).await;
+    sorting(&b, &fixture.app).await;
     entity_graph_group_and_user(&b, &fixture.app).await;
     api_definition(&b, &fixture.app, has_reference).await;
     if has_reference {
@@ -224,6 +267,7 @@ async fn browse_the_catalog_in_a_browser() {
     b.close().await;
     fixture.stop().await;
 }
+on_both_backends!(browse_the_catalog_in_a_browser);
 
 async fn catalog_page(b: &Browser, app: &TestApp) {
     b.goto(&app.url("/catalog")).await;
@@ -270,13 +314,13 @@ async fn filters_search_and_history(b: &Browser, app: &TestApp) {
     // The other facets now count components only.
     b.wait_until(
         "type values of components only",
-        "const v = [...document.querySelectorAll('select[name=type] option')].map(o => o.value); \
+        "const v = [...document.querySelectorAll('input[name=type]')].map(o => o.value); \
          return v.includes('service') && !v.includes('openapi') && !v.includes('database');",
     )
     .await;
     let label = b
         .js(
-            "return [...document.querySelectorAll('select[name=type] option')].find(o => o.value === 'service').textContent;",
+            "return document.querySelector('input[name=type][value=service] + label').textContent;",
             vec![],
         )
         .await;
@@ -286,23 +330,65 @@ async fn filters_search_and_history(b: &Browser, app: &TestApp) {
         json!(format!("service ({})", format_number(services)))
     );
 
-    select(b, "select[name=type]", "service").await;
+    // Several values of one filter: any of them (OR); several filters: all of them (AND).
+    toggle_value(b, "type", "service").await;
     wait_total(b, services).await;
-    select(b, "select[name=lifecycle]", "production").await;
-    let f3 = "kind=component,spec.type=service,spec.lifecycle=production";
+    toggle_value(b, "type", "website").await;
+    let f2 = "kind=component,spec.type=service,spec.type=website";
+    let either = api_total(app, Some(f2), None).await;
+    assert!(either > services, "{either} > {services}");
+    wait_total(b, either).await;
+    wait_url(
+        b,
+        "both types in the URL",
+        "url.includes('type=service&type=website')",
+    )
+    .await;
+    assert_eq!(
+        b.text("details.multi[data-filter=type] .multi__chosen")
+            .await,
+        "service, website"
+    );
+    toggle_value(b, "lifecycle", "production").await;
+    let f3 = "kind=component,spec.type=service,spec.type=website,spec.lifecycle=production";
     wait_total(b, api_total(app, Some(f3), None).await).await;
-    select(b, "select[name=tag]", "typescript").await;
-    let f4 = "kind=component,spec.type=service,spec.lifecycle=production,metadata.tags=typescript";
+    toggle_value(b, "tag", "typescript").await;
+    toggle_value(b, "tag", "go").await;
+    let f4 = "kind=component,spec.type=service,spec.type=website,spec.lifecycle=production,metadata.tags=typescript,metadata.tags=go";
     let tagged = api_total(app, Some(f4), None).await;
     assert!(tagged > 0);
     wait_total(b, tagged).await;
+    // Every row shown has one of the tags and one of the types.
+    let rows: Vec<String> = serde_json::from_value(
+        b.js(
+            "return [...document.querySelectorAll('[data-testid=catalog-table] tbody tr')].map(r => r.textContent);",
+            vec![],
+        )
+        .await,
+    )
+    .unwrap();
+    for row in &rows {
+        assert!(
+            (row.contains("typescript") || row.contains("go"))
+                && (row.contains("service") || row.contains("website"))
+                && row.contains("production"),
+            "{row}"
+        );
+    }
     wait_url(
         b,
         "all filters in the URL",
-        "url.includes('type=service') && url.includes('lifecycle=production') && url.includes('tag=typescript')",
+        "url.includes('type=service') && url.includes('lifecycle=production') && url.includes('tag=go&tag=typescript')",
     )
     .await;
     b.screenshot("catalog-filtered-desktop").await;
+    assert_accessible(b, "the filtered catalog").await;
+    // Untick one tag: the other stays.
+    toggle_value(b, "tag", "go").await;
+    let f4 = "kind=component,spec.type=service,spec.type=website,spec.lifecycle=production,metadata.tags=typescript";
+    let tagged = api_total(app, Some(f4), None).await;
+    wait_total(b, tagged).await;
+    assert_eq!(ticked(b, "tag").await, ["typescript"]);
 
     // Full-text search, debounced into the URL.
     b.find("input[name=q]")
@@ -335,32 +421,40 @@ async fn filters_search_and_history(b: &Browser, app: &TestApp) {
         json!("")
     );
     b.client.back().await.expect("back");
+    wait_url(
+        b,
+        "both tags again",
+        "url.includes('tag=go&tag=typescript')",
+    )
+    .await;
+    b.client.back().await.expect("back");
+    wait_url(
+        b,
+        "the first tag",
+        "url.includes('tag=typescript') && !url.includes('tag=go')",
+    )
+    .await;
+    b.client.back().await.expect("back");
     wait_url(b, "no tag", "!url.includes('tag=')").await;
     wait_total(b, api_total(app, Some(f3), None).await).await;
-    assert_eq!(
-        b.js(
-            "return document.querySelector('select[name=tag]').value;",
-            vec![]
-        )
-        .await,
-        json!("")
-    );
+    assert!(ticked(b, "tag").await.is_empty());
     b.client.forward().await.expect("forward");
-    wait_url(b, "the tag again", "url.includes('tag=typescript')").await;
+    b.client.forward().await.expect("forward");
+    b.client.forward().await.expect("forward");
+    wait_url(
+        b,
+        "the tag again",
+        "url.includes('tag=typescript') && !url.includes('tag=go')",
+    )
+    .await;
     wait_total(b, tagged).await;
 
     // A shared link opens the same view.
     let shared = b.path_and_query().await;
     b.goto(&app.url(&shared)).await;
     wait_total(b, tagged).await;
-    assert_eq!(
-        b.js(
-            "return document.querySelector('select[name=lifecycle]').value;",
-            vec![]
-        )
-        .await,
-        json!("production")
-    );
+    assert_eq!(ticked(b, "lifecycle").await, ["production"]);
+    assert_eq!(ticked(b, "type").await, ["service", "website"]);
 
     // Filters that match nothing: a clear empty state.
     b.find("input[name=q]")
@@ -465,6 +559,152 @@ async fn paging(b: &Browser, app: &TestApp) {
         .await;
     assert_eq!(prev, json!(true), "no previous page on page 1");
     b.assert_no_console_errors("paging", &[]).await;
+}
+
+/// `metadata.name`s of one page of kind=component in the API's order for `order_field`.
+async fn api_sorted_names(app: &TestApp, order_field: &str, offset: u64) -> Vec<String> {
+    let path = format!(
+        "/api/catalog/entities/by-query?filter=kind=component&orderField={order_field}&limit={PAGE_SIZE}&offset={offset}&fields=metadata.name"
+    );
+    let (status, body) = app.get(&path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+async fn row_names(b: &Browser) -> Vec<String> {
+    serde_json::from_value(
+        b.js(
+            "return [...document.querySelectorAll('[data-testid=catalog-table] tbody .entity-link')].map(a => a.dataset.name);",
+            vec![],
+        )
+        .await,
+    )
+    .unwrap()
+}
+
+/// The `aria-sort` of each sortable column header, by its button's `data-sort`.
+async fn aria_sorts(b: &Browser) -> serde_json::Value {
+    b.js(
+        "const out = {}; for (const btn of document.querySelectorAll('th button.sort')) out[btn.dataset.sort] = btn.closest('th').getAttribute('aria-sort'); return out;",
+        vec![],
+    )
+    .await
+}
+
+async fn wait_rows(b: &Browser, what: &str, names: &[String]) {
+    b.wait_until(
+        what,
+        &format!(
+            "if (document.querySelector('.results-body[aria-busy]')) return false; \
+             const n = [...document.querySelectorAll('[data-testid=catalog-table] tbody .entity-link')].map(a => a.dataset.name); \
+             return JSON.stringify(n) === {};",
+            json!(serde_json::to_string(names).unwrap())
+        ),
+    )
+    .await;
+}
+
+/// Column sorting: on the server (orderField), in the URL, with buttons that keep focus and
+/// say their state in aria-sort; cursor paging keeps the order.
+async fn sorting(b: &Browser, app: &TestApp) {
+    b.goto(&app.url("/catalog?kind=component")).await;
+    wait_rows(
+        b,
+        "the name order",
+        &api_sorted_names(app, "metadata.name,asc", 0).await,
+    )
+    .await;
+    assert_eq!(
+        aria_sorts(b).await,
+        json!({"name": "ascending", "type": null, "owner": null, "lifecycle": null})
+    );
+
+    // By type, with the mouse.
+    b.click("button.sort[data-sort=type]").await;
+    wait_url(
+        b,
+        "sort=type",
+        "url === '/catalog?kind=component&sort=type'",
+    )
+    .await;
+    let by_type = api_sorted_names(app, "spec.type,asc", 0).await;
+    wait_rows(b, "the type order", &by_type).await;
+    assert_eq!(
+        aria_sorts(b).await,
+        json!({"name": null, "type": "ascending", "owner": null, "lifecycle": null})
+    );
+    assert_eq!(
+        b.js("return document.activeElement.dataset.sort;", vec![])
+            .await,
+        json!("type"),
+        "focus stays on the sort button"
+    );
+
+    // Again, with the keyboard: descending.
+    press(b, Key::Enter).await;
+    wait_url(b, "order=desc", "url.includes('sort=type&order=desc')").await;
+    let desc = api_sorted_names(app, "spec.type,desc", 0).await;
+    assert_ne!(desc, by_type);
+    wait_rows(b, "the descending type order", &desc).await;
+    assert_eq!(aria_sorts(b).await["type"], json!("descending"));
+    b.screenshot("catalog-sorted-desktop").await;
+    assert_accessible(b, "the sorted catalog").await;
+
+    // The cursor pages on in the same order.
+    b.click(".pager a[rel=next]").await;
+    wait_url(b, "page 2", "url.includes('page=2')").await;
+    wait_rows(
+        b,
+        "page 2 of the descending type order",
+        &api_sorted_names(app, "spec.type,desc", PAGE_SIZE).await,
+    )
+    .await;
+    assert!(b.path_and_query().await.contains("sort=type&order=desc"));
+
+    // By owner and by lifecycle; back returns to the previous order.
+    b.click("button.sort[data-sort=owner]").await;
+    wait_rows(
+        b,
+        "the owner order",
+        &api_sorted_names(app, "relations.ownedBy,asc", 0).await,
+    )
+    .await;
+    b.click("button.sort[data-sort=lifecycle]").await;
+    wait_rows(
+        b,
+        "the lifecycle order",
+        &api_sorted_names(app, "spec.lifecycle,asc", 0).await,
+    )
+    .await;
+    b.client.back().await.expect("back");
+    wait_rows(
+        b,
+        "the owner order again",
+        &api_sorted_names(app, "relations.ownedBy,asc", 0).await,
+    )
+    .await;
+    assert_eq!(aria_sorts(b).await["owner"], json!("ascending"));
+
+    // By kind, over every kind.
+    b.goto(&app.url("/catalog?sort=kind&order=desc")).await;
+    let (_, body) = app
+        .get("/api/catalog/entities/by-query?orderField=kind,desc&limit=25&fields=metadata.name")
+        .await;
+    let names: Vec<String> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    wait_rows(b, "the kind order", &names).await;
+    assert_eq!(aria_sorts(b).await["kind"], json!("descending"));
+    assert_eq!(row_names(b).await.len(), PAGE_SIZE as usize);
+    b.assert_no_console_errors("sorting", &[]).await;
 }
 
 fn format_number(n: u64) -> String {
@@ -611,14 +851,7 @@ async fn entity_graph_group_and_user(b: &Browser, app: &TestApp) {
     )
     .await;
     wait_total(b, owned).await;
-    assert_eq!(
-        b.js(
-            "return document.querySelector('select[name=owner]').value;",
-            vec![]
-        )
-        .await,
-        json!("group:default/group-1")
-    );
+    assert_eq!(ticked(b, "owner").await, ["group:default/group-1"]);
     b.client.back().await.expect("back");
     wait_h1(b, "group-1").await;
 
@@ -663,6 +896,7 @@ async fn entity_graph_group_and_user(b: &Browser, app: &TestApp) {
     )
     .await;
     wait_h1(b, "system-2").await;
+    b.screenshot("system-desktop").await;
     b.assert_no_console_errors("entity, group and user pages", &[])
         .await;
 }
@@ -671,6 +905,7 @@ async fn api_definition(b: &Browser, app: &TestApp, has_reference: bool) {
     b.goto(&app.url("/catalog/default/api/api-0")).await;
     wait_h1(b, "api-0").await;
     assert!(b.text("pre.code").await.contains("openapi: 3.0.0"));
+    b.screenshot("api-openapi-desktop").await;
     if has_reference {
         b.goto(&app.url("/catalog/default/api/example-grpc-api"))
             .await;
@@ -728,6 +963,7 @@ async fn owned_by_me(b: &Browser, app: &TestApp) {
     )
     .await;
     wait_h1(b, "guest").await;
+    b.screenshot("guest-user-desktop").await;
     b.assert_no_console_errors("owned by me", &[]).await;
 }
 
@@ -1006,14 +1242,14 @@ async fn phone(b: &Browser, app: &TestApp) {
     b.desktop().await;
 }
 
-/// When sign-in fails the API answers 401: the header says so and the pages show the error
-/// plainly instead of an empty catalog.
+/// When sign-in cannot reach the server, the sign-in page says so plainly and offers the
+/// providers again; once it can, the guest button signs in and the page asked for shows.
 #[actix_web::test]
-async fn signed_out_errors_are_shown_plainly() {
+async fn sign_in_failures_are_shown_plainly() {
     if !browser_available() {
         return;
     }
-    let (fixture, _) = Fixture::start(0).await;
+    let (fixture, _) = Fixture::start(TestDb::sqlite(), 0).await;
     let b = Browser::start().await;
     b.desktop().await;
     // The browser cannot reach the sign-in endpoint.
@@ -1023,34 +1259,47 @@ async fn signed_out_errors_are_shown_plainly() {
         json!({ "urls": ["*/api/auth/guest/refresh*"] }),
     )
     .await;
-    b.goto(&fixture.app.url("/catalog")).await;
+    b.goto(&fixture.app.url("/register")).await;
+    wait_h1(&b, "Sign in to Portico").await;
     b.wait_until(
         "the header to say nobody is signed in",
         "const e = document.querySelector('[data-testid=identity]'); return !!e && e.textContent.includes('Not signed in');",
     )
     .await;
-    b.find(".results-body .state--error").await;
-    let error = b.text(".results-body .state--error").await;
-    assert!(error.contains("The catalog could not be loaded"), "{error}");
-    assert!(error.contains("HTTP 401"), "{error}");
-    assert!(b
-        .text(".field-note")
-        .await
-        .contains("Filter values could not be loaded"));
+    let error = b.text("[data-testid=sign-in-status] .state--error").await;
+    assert!(error.contains("Signing in failed"), "{error}");
+    assert!(
+        error.contains("Could not reach the Portico server"),
+        "{error}"
+    );
     b.screenshot("signed-out-desktop").await;
-    b.goto(
-        &fixture
-            .app
-            .url("/catalog/default/component/example-website"),
+    assert_accessible(&b, "the sign-in page with an error").await;
+
+    // Trying again while it is still unreachable: the same, said again.
+    b.click("button[data-provider=guest]").await;
+    b.wait_until(
+        "the guest error",
+        "const e = document.querySelector('[data-testid=sign-in-status] .state--error'); return !!e && e.textContent.includes('Guest sign-in failed');",
     )
     .await;
-    b.find(".entity-body .state--error").await;
-    assert!(b
-        .text(".entity-body .state--error")
-        .await
-        .contains("This entity could not be loaded"));
-    // The refused sign-in and the API's 401 answers are the only console entries.
-    b.assert_no_console_errors("signed out", &["/api/auth/guest/refresh", "/api/catalog/"])
+
+    // Reachable again: the button signs in and the entity asked for shows.
+    b.cdp("Network.setBlockedURLs", json!({ "urls": [] })).await;
+    b.wait_until(
+        "the button again",
+        "return !document.querySelector('button[data-provider=guest]').disabled;",
+    )
+    .await;
+    b.click("button[data-provider=guest]").await;
+    b.wait_until(
+        "the guest in the header",
+        "const e = document.querySelector('[data-testid=identity]'); return !!e && e.textContent.includes('Guest');",
+    )
+    .await;
+    wait_h1(&b, "Register an existing component").await;
+    assert_eq!(b.path_and_query().await, "/register");
+    // The refused sign-ins are the only console entries.
+    b.assert_no_console_errors("signed out", &["/api/auth/guest/refresh"])
         .await;
     b.close().await;
     fixture.stop().await;

@@ -1,7 +1,8 @@
 //! Headless Chromium driven through chromedriver (Debian's `chromium` and `chromium-driver`,
 //! installed by scripts/setup-web-test-deps) with fantoccini. Collects the page's console
 //! errors, takes full-page screenshots into `test-artifacts/web/`, and switches between
-//! desktop and phone widths.
+//! desktop and phone widths. One browser runs at a time: the tests' servers start in parallel,
+//! but two Chromiums on a small machine make every wait slower and flakier.
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -9,7 +10,32 @@ use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// Taken by the running browser; see the module comment.
+static BROWSER_SLOT: AtomicBool = AtomicBool::new(false);
+
+/// Holds BROWSER_SLOT; dropping it (after the browser stopped, or on a panic) frees it.
+struct Slot;
+
+impl Slot {
+    async fn take() -> Slot {
+        while BROWSER_SLOT
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        BROWSER_SLOT.store(false, Ordering::Release);
+    }
+}
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -93,10 +119,15 @@ pub struct Browser {
     profile: PathBuf,
     http: reqwest::Client,
     artifacts: PathBuf,
+    /// Put before every screenshot's name (e.g. `postgres-` for the PostgreSQL runs).
+    pub screenshot_prefix: String,
+    // Dropped after Drop for Browser has stopped chromedriver.
+    _slot: Slot,
 }
 
 impl Browser {
     pub async fn start() -> Browser {
+        let slot = Slot::take().await;
         let artifacts = artifacts_dir();
         let port = free_port();
         let log = artifacts.join("chromedriver.log");
@@ -177,6 +208,8 @@ impl Browser {
             profile,
             http,
             artifacts,
+            screenshot_prefix: String::new(),
+            _slot: slot,
         };
         browser
             .cdp(
@@ -325,7 +358,9 @@ impl Browser {
         let data = shot["data"].as_str().expect("screenshot data");
         let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data)
             .expect("screenshot base64");
-        let path = self.artifacts.join(format!("{name}.png"));
+        let path = self
+            .artifacts
+            .join(format!("{}{name}.png", self.screenshot_prefix));
         std::fs::write(&path, bytes).expect("write screenshot");
         path
     }

@@ -16,3 +16,4 @@ mod browse;
 mod browser;
 mod fixture;
 mod routes;
+mod sign_in;

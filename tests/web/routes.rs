@@ -19,7 +19,7 @@ fn web_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[actix_web::test]
 async fn pages_assets_and_api_routes_coexist() {
-    let (fixture, _) = Fixture::start(0).await;
+    let (fixture, _) = Fixture::start(portico_test_support::TestDb::sqlite(), 0).await;
     let app = &fixture.app;
     let client = &app.client;
 

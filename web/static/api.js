@@ -37,7 +37,7 @@ async function request(method, path, { query = [], body, signal } = {}) {
   }
   let response = await send(method, url, body, signal, false);
   if (response.status === 401) {
-    // An expired or revoked token: sign in again once.
+    // An expired or revoked token: refresh the session once.
     response = await send(method, url, body, signal, true);
   }
   const text = await response.text();
@@ -122,12 +122,15 @@ export function filterString(pairs) {
     .join(',');
 }
 
-let ownershipPromise = null;
+let ownership = { user: null, promise: null };
 
 /** The refs that count as "mine": the identity's ownership refs and the user's groups. */
 export function ownershipRefs() {
-  ownershipPromise ??= (async () => {
-    const identity = await currentIdentity();
+  const identity = currentIdentity();
+  if (!identity) return Promise.resolve([]);
+  // Cached per user: a sign-out and sign-in as someone else starts over.
+  if (ownership.user === identity.userEntityRef && ownership.promise) return ownership.promise;
+  const promise = (async () => {
     const refs = new Set(identity.ownershipEntityRefs.map((r) => stringifyRef(parseRef(r))));
     try {
       const user = await getEntityByRef(identity.userEntityRef);
@@ -139,8 +142,6 @@ export function ownershipRefs() {
     }
     return [...refs];
   })();
-  ownershipPromise.catch(() => {
-    ownershipPromise = null;
-  });
-  return ownershipPromise;
+  ownership = { user: identity.userEntityRef, promise };
+  return promise;
 }

@@ -1,14 +1,16 @@
-// Portico's web app: the route table, the navigation and who is signed in.
+// Portico's web app: the route table, the navigation, and who is signed in (the sign-in page
+// stands in for every page until someone is).
 
 import { getEntityByRef } from './api.js';
 import { h } from './dom.js';
-import { currentIdentity } from './identity.js';
+import { currentIdentity, onSessionChange, restoreSession, signOut } from './identity.js';
 import { entityPath, humanRef, parseRef } from './refs.js';
-import { setRoutes, start } from './router.js';
+import { render, setGate, setRoutes, start } from './router.js';
 import * as catalogPage from './pages/catalog.js';
 import * as entityPage from './pages/entity.js';
 import * as notFoundPage from './pages/not-found.js';
 import * as registerPage from './pages/register.js';
+import * as signInPage from './pages/sign-in.js';
 
 const ROUTES = [
   { name: 'catalog', pattern: /^\/catalog\/?$/, page: catalogPage },
@@ -44,13 +46,15 @@ function updateNav(url) {
   }
 }
 
+let identityRender = 0;
+
+/** The header's corner: who is signed in (linked to their entity) and a sign-out button. */
 async function renderIdentity() {
   const slot = document.getElementById('identity');
-  let identity;
-  try {
-    identity = await currentIdentity();
-  } catch (error) {
-    slot.replaceChildren(h('span', { class: 'identity__link', 'data-testid': 'identity', title: error.message },
+  const render = ++identityRender;
+  const identity = currentIdentity();
+  if (!identity) {
+    slot.replaceChildren(h('span', { class: 'identity__link', 'data-testid': 'identity' },
       h('span', { class: 'avatar avatar--none', 'aria-hidden': 'true' }, '?'), 'Not signed in'));
     return;
   }
@@ -66,19 +70,48 @@ async function renderIdentity() {
   } catch {
     // The header still names the identity without its entity.
   }
-  const label = name || (identity.isGuest ? 'Guest' : humanRef(ref, 'user'));
+  if (render !== identityRender) return; // Signed out or in again meanwhile.
+  const label = name || (identity.provider === 'guest' ? 'Guest' : humanRef(ref, 'user'));
   const initial = (label[0] ?? '?').toUpperCase();
   const content = [
+    // No profile picture: it would come from another origin, which the CSP keeps out.
     h('span', { class: 'avatar', 'aria-hidden': 'true' }, initial),
     h('span', { class: 'identity__text' }, h('span', { class: 'visually-hidden' }, 'Signed in as '), label),
   ];
-  slot.replaceChildren(exists
-    ? h('a', { class: 'identity__link', href: entityPath(ref), 'data-testid': 'identity' }, content)
-    : h('span', { class: 'identity__link', 'data-testid': 'identity' }, content));
+  const signOutButton = h('button', { type: 'button', class: 'identity__sign-out', 'data-testid': 'sign-out' }, 'Sign out');
+  signOutButton.addEventListener('click', () => {
+    signOutButton.disabled = true;
+    signOut();
+  });
+  slot.replaceChildren(
+    exists
+      ? h('a', { class: 'identity__link', href: entityPath(ref), 'data-testid': 'identity' }, content)
+      : h('span', { class: 'identity__link', 'data-testid': 'identity' }, content),
+    signOutButton,
+  );
 }
+
+// Sign-in and sign-out swap the sign-in page and the page the URL names; a token refresh
+// of the same user changes nothing on screen.
+let shownUser;
+onSessionChange((session) => {
+  const user = session ? `${session.provider} ${session.userEntityRef}` : null;
+  if (user === shownUser) return;
+  const first = shownUser === undefined;
+  shownUser = user;
+  setGate(session ? null : signInPage);
+  renderIdentity();
+  render({ moveFocus: !first });
+});
 
 renderNav();
 setRoutes(ROUTES, notFoundPage, (url) => updateNav(url));
+setGate(signInPage.pending);
 start();
-renderIdentity();
-
+restoreSession().catch((error) => {
+  signInPage.showStartError(error);
+  shownUser = undefined;
+  setGate(signInPage);
+  renderIdentity();
+  render();
+});

@@ -81,11 +81,13 @@ export function emptyState(title, detail, action) {
 
 export function errorState(error, retry, title = 'Something went wrong') {
   const message = error?.message ?? String(error);
+  const signIn = error?.name === 'SignInError';
   return h('div', { class: 'state state--error', role: 'alert' },
     h('p', { class: 'state__title' }, title),
     h('p', {}, message),
-    error?.status === 401 ? h('p', {}, 'Portico could not sign you in. Reload the page to try again.') : null,
-    error?.name && error.name !== 'Error' ? h('p', { class: 'muted' }, `(${error.name}${error.status ? `, HTTP ${error.status}` : ''})`) : null,
+    // A sign-in error already says what failed, on a page that offers sign-in again.
+    error?.status === 401 && !signIn ? h('p', {}, 'Portico could not sign you in. Reload the page to try again.') : null,
+    error?.name && error.name !== 'Error' && !signIn ? h('p', { class: 'muted' }, `(${error.name}${error.status ? `, HTTP ${error.status}` : ''})`) : null,
     retry ? h('button', { type: 'button', class: 'button', onclick: retry }, 'Try again') : null);
 }
 

@@ -6,11 +6,20 @@ let routes = [];
 let fallback = null;
 let current = null;
 let onChange = () => {};
+let gateRoute = null;
 
 export function setRoutes(table, notFoundPage, changed) {
   routes = table;
   fallback = notFoundPage;
   onChange = changed ?? onChange;
+}
+
+/**
+ * While set, `page` shows instead of whatever the URL names (the sign-in page before anyone
+ * is signed in); the URL is kept, so clearing the gate shows the page asked for.
+ */
+export function setGate(page) {
+  gateRoute = page ? { name: 'gate', page } : null;
 }
 
 function match(pathname) {
@@ -54,7 +63,7 @@ export function render({ moveFocus = false } = {}) {
     window.history.replaceState(null, '', `/catalog${url.search}`);
     return render({ moveFocus });
   }
-  const found = match(url.pathname);
+  const found = gateRoute ? { route: gateRoute, params: {} } : match(url.pathname);
   const ctx = { params: found.params, url, navigate, setTitle };
   onChange(url, found.route);
   if (current && current.route === found.route && current.instance?.update) {

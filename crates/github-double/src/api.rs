@@ -1,7 +1,9 @@
 //! The double's behaviour, free of HTTP plumbing: one request in, one reply out, against the
 //! shared state (model, quota, injected failures, request statistics).
 
-use crate::model::OrgModel;
+use crate::app::{self, Apps, Refused};
+use crate::model::{AppModel, OrgModel};
+use crate::oauth::{self, OAuthCodes};
 use crate::shapes::{self, ContentRef};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -75,6 +77,8 @@ pub struct RequestRecord {
     pub status: u16,
     pub if_none_match: Option<String>,
     pub authorization: bool,
+    /// The token or JWT of the `Authorization` header, without its scheme.
+    pub credential: Option<String>,
     /// When the double received it.
     pub received_at: Instant,
 }
@@ -89,6 +93,8 @@ pub(crate) struct RequestInfo {
     pub accept: Option<String>,
     pub if_none_match: Option<String>,
     pub authorization: Option<String>,
+    /// The request body (OAuth's form posts).
+    pub body: Vec<u8>,
 }
 
 pub(crate) struct Reply {
@@ -106,13 +112,18 @@ struct Quota {
 }
 
 pub(crate) struct State {
+    /// The primary organization.
     pub model: OrgModel,
+    /// More organizations served beside it (e.g. other installations of an app).
+    pub other_orgs: Vec<OrgModel>,
+    pub apps: Apps,
     pub base_url: String,
     quota: Quota,
     failures: VecDeque<(Option<String>, Failure)>,
     pub stats: RequestStats,
     pub log: Vec<RequestRecord>,
     request_seq: u64,
+    oauth_codes: OAuthCodes,
 }
 
 pub(crate) fn now_epoch() -> u64 {
@@ -132,6 +143,8 @@ impl State {
     pub(crate) fn new(model: OrgModel, base_url: String) -> Self {
         Self {
             model,
+            other_orgs: Vec::new(),
+            apps: Apps::default(),
             base_url,
             quota: Quota {
                 limit: DEFAULT_LIMIT,
@@ -143,6 +156,7 @@ impl State {
             stats: RequestStats::default(),
             log: Vec::new(),
             request_seq: 0,
+            oauth_codes: OAuthCodes::default(),
         }
     }
 
@@ -153,6 +167,22 @@ impl State {
             reset: now_epoch() + window.as_secs().max(1),
             window,
         };
+    }
+
+    pub(crate) fn add_app(&mut self, app: AppModel) {
+        self.apps.apps.retain(|a| a.id != app.id);
+        self.apps.apps.push(app);
+    }
+
+    pub(crate) fn expire_installation_tokens(&mut self) {
+        self.apps.expire_all();
+    }
+
+    /// The organization named `login`, primary or other.
+    fn org_model(&self, login: &str) -> Option<&OrgModel> {
+        std::iter::once(&self.model)
+            .chain(&self.other_orgs)
+            .find(|o| o.login.eq_ignore_ascii_case(login))
     }
 
     pub(crate) fn queue_failures(&mut self, path_prefix: Option<String>, n: usize, f: Failure) {
@@ -220,6 +250,10 @@ impl State {
             status: reply.status,
             if_none_match: req.if_none_match.clone(),
             authorization: req.authorization.is_some(),
+            credential: req
+                .authorization
+                .as_deref()
+                .map(|a| credential(a).to_string()),
             received_at,
         });
         reply
@@ -292,17 +326,27 @@ impl State {
     }
 
     fn answer_normally(&mut self, req: &RequestInfo) -> Reply {
+        // The OAuth web flow is GitHub's website, not its API: no token, no quota.
+        if req.path.starts_with("/login/oauth/") {
+            let mut params = parse_query(&req.query);
+            params.extend(parse_query(&String::from_utf8_lossy(&req.body)));
+            if let Some(r) = oauth::answer(&mut self.oauth_codes, &self.model, req, &params) {
+                return Reply {
+                    status: r.status,
+                    headers: r.headers,
+                    body: r.body,
+                    delay: None,
+                };
+            }
+        }
+        if req.path == "/app" || req.path.starts_with("/app/") {
+            return self.answer_app(req);
+        }
         if req.method != "GET" && req.method != "HEAD" {
             return self.not_found();
         }
-        if let Some(token) = &self.model.token {
-            match req.authorization.as_deref().map(credential) {
-                None => return bad_credentials("Requires authentication"),
-                Some(given) if given != token.as_str() => {
-                    return bad_credentials("Bad credentials")
-                }
-                Some(_) => {}
-            }
+        if let Err(reply) = self.check_credentials(req) {
+            return reply;
         }
         let free = req.path == "/rate_limit";
         if !free && self.remaining() == 0 {
@@ -376,6 +420,94 @@ impl State {
         }
     }
 
+    /// A configured token, or an unexpired installation token whose installation covers the
+    /// path's owner (another owner's resources are invisible: 404). Anonymous and unknown
+    /// tokens pass only while the double requires no token; unknown installation tokens never.
+    fn check_credentials(&self, req: &RequestInfo) -> Result<(), Reply> {
+        let given = req.authorization.as_deref().map(credential);
+        if let Some(issued) = given.and_then(|g| self.apps.issued(g)) {
+            if issued.expires_at <= now_epoch() {
+                return Err(bad_credentials("Bad credentials"));
+            }
+            let owner = path_owner(&req.path);
+            if owner.is_some_and(|o| !o.eq_ignore_ascii_case(&issued.account)) {
+                return Err(self.not_found());
+            }
+            return Ok(());
+        }
+        match (&self.model.token, given) {
+            (Some(_), None) => Err(bad_credentials("Requires authentication")),
+            (Some(token), Some(given)) if given != token.as_str() => {
+                Err(bad_credentials("Bad credentials"))
+            }
+            (None, Some(given)) if given.starts_with("ghs_") => {
+                Err(bad_credentials("Bad credentials"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `/app/…`: authenticated with an app JWT only.
+    fn answer_app(&mut self, req: &RequestInfo) -> Reply {
+        let now = now_epoch();
+        let app = match self
+            .apps
+            .authenticate_app(req.authorization.as_deref(), now)
+        {
+            Ok(app) => app.clone(),
+            Err(Refused(status, message)) => return error_reply(status, message),
+        };
+        let segments: Vec<&str> = req.path.split('/').skip(2).collect();
+        let (api, web) = (self.base_url.clone(), self.model.web_base_url.clone());
+        match (req.method.as_str(), segments.as_slice()) {
+            ("GET", [""] | []) => json_reply(
+                200,
+                Vec::new(),
+                &json!({"id": app.id, "slug": app.slug, "name": app.slug,
+                        "owner": null, "installations_count": app.installations.len()}),
+            ),
+            ("GET", ["installations"]) => {
+                let items: Vec<Value> = app
+                    .installations
+                    .iter()
+                    .map(|i| app::installation_json(&api, &web, &app, i))
+                    .collect();
+                let query = parse_query(&req.query);
+                let routed = self.paginate(req, &query, items);
+                let mut headers = routed.headers;
+                headers.push(("content-type".into(), routed.content_type));
+                Reply {
+                    status: 200,
+                    headers,
+                    body: routed.body,
+                    delay: None,
+                }
+            }
+            ("GET", ["installations", id]) => {
+                match app.installations.iter().find(|i| i.id.to_string() == *id) {
+                    Some(i) => json_reply(
+                        200,
+                        Vec::new(),
+                        &app::installation_json(&api, &web, &app, i),
+                    ),
+                    None => self.not_found(),
+                }
+            }
+            ("POST", ["installations", id, "access_tokens"]) => {
+                let Ok(id) = id.parse::<u64>() else {
+                    return self.not_found();
+                };
+                match self.apps.mint(app.id, id, now) {
+                    Ok((token, expires_at)) => {
+                        json_reply(201, Vec::new(), &app::access_token_json(&token, expires_at))
+                    }
+                    Err(Refused(status, message)) => error_reply(status, message),
+                }
+            }
+            _ => self.not_found(),
+        }
+    }
+
     fn not_found(&self) -> Reply {
         json_reply(404, self.rate_headers(), &shapes::not_found_body())
     }
@@ -392,9 +524,17 @@ impl State {
             })
             .collect();
         let query = parse_query(&req.query);
-        let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let model = &self.model;
-        let is_org = |o: &str| o.eq_ignore_ascii_case(&model.login);
+        let mut seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+        // GitHub Enterprise Server serves the same API under /api/v3.
+        if seg.starts_with(&["api", "v3"]) {
+            seg.drain(..2);
+        }
+        let owner_model = match seg.as_slice() {
+            ["orgs", owner, ..] | ["repos", owner, ..] => self.org_model(owner),
+            _ => None,
+        };
+        let model = owner_model.unwrap_or(&self.model);
+        let is_org = |_: &str| owner_model.is_some();
         let (api, web) = (self.base_url.as_str(), model.web_base_url.as_str());
         match seg.as_slice() {
             ["rate_limit"] => Ok(Routed::json(&self.rate_limit_body())),
@@ -402,9 +542,9 @@ impl State {
                 (Some(_), Some(user)) => Ok(Routed::json(&shapes::full_user(api, web, user))),
                 _ => Err(404),
             },
-            ["users", login] => model
-                .users
-                .values()
+            ["users", login] => std::iter::once(&self.model)
+                .chain(&self.other_orgs)
+                .flat_map(|o| o.users.values())
                 .find(|u| u.login.eq_ignore_ascii_case(login))
                 .map(|u| Routed::json(&shapes::full_user(api, web, u)))
                 .ok_or(404),
@@ -475,6 +615,7 @@ impl State {
                 .map(|r| Routed::json(&shapes::repository(api, web, model, r)))
                 .ok_or(404),
             ["repos", owner, name, "contents", path @ ..] if is_org(owner) => self.contents(
+                model,
                 req,
                 name,
                 &path.join("/"),
@@ -486,7 +627,7 @@ impl State {
                 let recursive = query
                     .get("recursive")
                     .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
-                self.tree(name, &git_ref.join("/"), recursive)
+                self.tree(model, name, &git_ref.join("/"), recursive)
             }
             _ => Err(404),
         }
@@ -558,12 +699,12 @@ impl State {
         routed
     }
 
-    fn branch_files(
-        &self,
+    fn branch_files<'m>(
+        model: &'m OrgModel,
         repo: &str,
         git_ref: Option<&str>,
-    ) -> Result<(String, &BTreeMap<String, Vec<u8>>), u16> {
-        let repo = self.model.repos.get(repo).ok_or(404u16)?;
+    ) -> Result<(String, &'m BTreeMap<String, Vec<u8>>), u16> {
+        let repo = model.repos.get(repo).ok_or(404u16)?;
         if repo.branches.is_empty() {
             return Err(409);
         }
@@ -574,20 +715,21 @@ impl State {
 
     fn contents(
         &self,
+        model: &OrgModel,
         req: &RequestInfo,
         repo: &str,
         path: &str,
         git_ref: Option<&str>,
     ) -> Result<Routed, u16> {
-        let (git_ref, files) = match self.branch_files(repo, git_ref) {
+        let (git_ref, files) = match Self::branch_files(model, repo, git_ref) {
             // GitHub answers 404 for the contents of an empty repository.
             Err(409) => return Err(404),
             other => other?,
         };
-        let full_name = format!("{}/{repo}", self.model.login);
+        let full_name = format!("{}/{repo}", model.login);
         let refs = ContentRef {
             api: &self.base_url,
-            web: &self.model.web_base_url,
+            web: &model.web_base_url,
             full_name: &full_name,
             git_ref: &git_ref,
         };
@@ -634,9 +776,15 @@ impl State {
         Ok(Routed::json(&Value::Array(entries.into_values().collect())))
     }
 
-    fn tree(&self, repo: &str, git_ref: &str, recursive: bool) -> Result<Routed, u16> {
-        let (git_ref, files) = self.branch_files(repo, Some(git_ref))?;
-        let full_name = format!("{}/{repo}", self.model.login);
+    fn tree(
+        &self,
+        model: &OrgModel,
+        repo: &str,
+        git_ref: &str,
+        recursive: bool,
+    ) -> Result<Routed, u16> {
+        let (git_ref, files) = Self::branch_files(model, repo, Some(git_ref))?;
+        let full_name = format!("{}/{repo}", model.login);
         let api = &self.base_url;
         let shas = blob_shas(files);
         let mut entries: BTreeMap<String, Value> = BTreeMap::new();
@@ -703,6 +851,27 @@ fn json_reply(status: u16, mut headers: Vec<(String, String)>, body: &Value) -> 
         headers,
         body: body.to_string().into_bytes(),
         delay: None,
+    }
+}
+
+fn error_reply(status: u16, message: &str) -> Reply {
+    json_reply(
+        status,
+        Vec::new(),
+        &json!({ "message": message, "documentation_url": "https://docs.github.com/rest", "status": status.to_string() }),
+    )
+}
+
+/// The account a path belongs to: `/repos/{owner}/…` and `/orgs/{org}/…`.
+fn path_owner(path: &str) -> Option<String> {
+    let mut segments = path.split('/').skip(1);
+    match (segments.next(), segments.next()) {
+        (Some("repos" | "orgs"), Some(owner)) if !owner.is_empty() => Some(
+            percent_encoding::percent_decode_str(owner)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
+        _ => None,
     }
 }
 
@@ -820,6 +989,7 @@ mod tests {
             accept: accept.map(str::to_string),
             if_none_match: inm.map(str::to_string),
             authorization: None,
+            body: Vec::new(),
         })
     }
 
@@ -951,6 +1121,55 @@ mod tests {
     }
 
     #[test]
+    fn oauth_web_flow_signs_the_viewer_in() {
+        let mut s = state();
+        s.model.authenticated_user = Some("alice".into());
+        let authorize = get(
+            &mut s,
+            "/login/oauth/authorize?client_id=c&redirect_uri=http%3A%2F%2Fapp%2Fcb&state=n%201",
+        );
+        assert_eq!(authorize.status, 302);
+        let location = header(&authorize, "location").unwrap().to_string();
+        assert!(location.starts_with("http://app/cb?code="), "{location}");
+        assert!(location.ends_with("&state=n%201"), "{location}");
+        let code = location["http://app/cb?code=".len()..]
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut exchange = RequestInfo {
+            method: "POST".into(),
+            path: "/login/oauth/access_token".into(),
+            body: format!("client_id=c&code={code}").into_bytes(),
+            ..Default::default()
+        };
+        let token = json_body(&s.respond(&exchange));
+        assert_eq!(
+            token["access_token"],
+            crate::DEFAULT_ACCESS_TOKEN,
+            "{token}"
+        );
+        // A code works once.
+        assert_eq!(
+            json_body(&s.respond(&exchange))["error"],
+            "bad_verification_code"
+        );
+        exchange.body = b"code=made-up".to_vec();
+        assert_eq!(
+            json_body(&s.respond(&exchange))["error"],
+            "bad_verification_code"
+        );
+        // The token reads the viewer, also under Enterprise's /api/v3.
+        let user = s.respond(&RequestInfo {
+            method: "GET".into(),
+            path: "/api/v3/user".into(),
+            authorization: Some(format!("Bearer {}", crate::DEFAULT_ACCESS_TOKEN)),
+            ..Default::default()
+        });
+        assert_eq!(json_body(&user)["login"], "alice");
+    }
+
+    #[test]
     fn tokens_quota_and_failures() {
         let mut s = state();
         s.model.token = Some("good".into());
@@ -993,6 +1212,118 @@ mod tests {
         assert_eq!(header(&rl, "retry-after"), Some("1"));
         assert_eq!(s.respond(&req).status, 200);
         assert_eq!(s.stats.failures_injected, 2);
+    }
+
+    fn app_jwt(key_pem: &str, iss: &str, iat: u64, exp: u64) -> String {
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &json!({"iss": iss, "iat": iat, "exp": exp}),
+            &key,
+        )
+        .unwrap()
+    }
+
+    fn request(method: &str, path: &str, bearer: Option<&str>) -> RequestInfo {
+        RequestInfo {
+            method: method.into(),
+            path: path.into(),
+            authorization: bearer.map(|b| format!("Bearer {b}")),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn apps_check_jwts_and_mint_installation_tokens() {
+        use crate::app::keys;
+        let mut s = state();
+        s.model.token = Some("good".into());
+        s.other_orgs
+            .push(OrgModel::new("beta").repo(RepoModel::new("b").file("catalog-info.yaml", "x")));
+        s.add_app(
+            crate::model::AppModel::new(42, keys::APP_PUBLIC_KEY_PEM)
+                .installed_on_org("acme")
+                .installed_on_user("octocat"),
+        );
+        let now = now_epoch();
+        let good = app_jwt(keys::APP_PRIVATE_KEY_PEM, "42", now - 30, now + 500);
+        let message = |r: &Reply| json_body(r)["message"].as_str().unwrap().to_string();
+
+        let listed = s.respond(&request("GET", "/app/installations", Some(&good)));
+        assert_eq!(listed.status, 200);
+        let installs = json_body(&listed);
+        assert_eq!(installs[0]["account"]["login"], "acme");
+        assert_eq!(installs[0]["target_type"], "Organization");
+        assert_eq!(installs[1]["target_type"], "User");
+
+        for (jwt, why) in [
+            (
+                app_jwt(keys::WRONG_PRIVATE_KEY_PEM, "42", now - 30, now + 500),
+                "could not be decoded",
+            ),
+            (
+                app_jwt(keys::APP_PRIVATE_KEY_PEM, "42", now - 700, now - 100),
+                "'Expiration time' claim ('exp') must be",
+            ),
+            (
+                app_jwt(keys::APP_PRIVATE_KEY_PEM, "42", now, now + 3600),
+                "too far in the future",
+            ),
+            (
+                app_jwt(keys::APP_PRIVATE_KEY_PEM, "7", now, now + 500),
+                "Integration not found",
+            ),
+            ("good".to_string(), "could not be decoded"),
+        ] {
+            let refused = s.respond(&request("GET", "/app/installations", Some(&jwt)));
+            assert_eq!(refused.status, 401, "{why}");
+            assert!(message(&refused).contains(why), "{}", message(&refused));
+        }
+        let refused = s.respond(&request("GET", "/app/installations", None));
+        assert_eq!(refused.status, 401);
+
+        let id = installs[0]["id"].as_u64().unwrap();
+        let path = format!("/app/installations/{id}/access_tokens");
+        assert_eq!(s.respond(&request("GET", &path, Some(&good))).status, 404);
+        let minted = s.respond(&request("POST", &path, Some(&good)));
+        assert_eq!(minted.status, 201);
+        let body = json_body(&minted);
+        let token = body["token"].as_str().unwrap().to_string();
+        assert!(token.starts_with("ghs_"));
+        assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
+
+        // The token reads its installation's account, not another's; it is no app JWT.
+        let svc = "/repos/acme/svc/contents/catalog-info.yaml";
+        assert_eq!(s.respond(&request("GET", svc, Some(&token))).status, 200);
+        let beta = "/repos/beta/b/contents/catalog-info.yaml";
+        assert_eq!(s.respond(&request("GET", beta, Some(&token))).status, 404);
+        assert_eq!(s.respond(&request("GET", beta, Some("good"))).status, 200);
+        assert_eq!(
+            s.respond(&request("GET", "/app/installations", Some(&token)))
+                .status,
+            401
+        );
+        // Expired tokens and tokens the double never minted are bad credentials.
+        s.expire_installation_tokens();
+        assert_eq!(s.respond(&request("GET", svc, Some(&token))).status, 401);
+        s.model.token = None;
+        assert_eq!(
+            s.respond(&request("GET", svc, Some("ghs_unknown"))).status,
+            401
+        );
+
+        s.apps.apps[0].installations[0].suspended = true;
+        let suspended = s.respond(&request("POST", &path, Some(&good)));
+        assert_eq!(suspended.status, 403);
+        assert_eq!(
+            s.respond(&request(
+                "POST",
+                "/app/installations/1/access_tokens",
+                Some(&good)
+            ))
+            .status,
+            404
+        );
     }
 
     #[test]

@@ -2,17 +2,22 @@
 //! (or any client) talks to it through its base URL, with no trait mocks. Serves one
 //! organization's repositories, files, trees, members, teams and users with GitHub's JSON shapes,
 //! ETags (`If-None-Match` → 304, free of quota), rate-limit headers, pagination `Link`s, tokens,
-//! and failures injected on demand; it counts every request.
+//! and failures injected on demand; it counts every request. It also plays GitHub's OAuth web
+//! flow (`/login/oauth/*`) and Enterprise's `/api/v3` prefix, for sign-in tests.
 
 // GitHub's repository JSON is one large `json!` literal.
 #![recursion_limit = "256"]
 
 mod api;
+mod app;
 mod model;
+mod oauth;
 mod shapes;
 
 pub use api::{Failure, RequestRecord, RequestStats};
-pub use model::{OrgModel, RepoModel, TeamModel, UserModel};
+pub use app::keys;
+pub use model::{AppModel, InstallationModel, OrgModel, RepoModel, TeamModel, UserModel};
+pub use oauth::DEFAULT_ACCESS_TOKEN;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use api::{RequestInfo, State};
@@ -142,6 +147,35 @@ impl GithubDouble {
         });
     }
 
+    /// Serves another organization beside the first (e.g. a second installation of an app).
+    pub fn add_org(&self, org: OrgModel) {
+        let mut state = self.state();
+        state
+            .other_orgs
+            .retain(|o| !o.login.eq_ignore_ascii_case(&org.login));
+        state.other_orgs.push(org);
+    }
+
+    /// Registers a GitHub App (its public key and installations), replacing one with its id.
+    pub fn add_app(&self, app: AppModel) {
+        self.state().add_app(app);
+    }
+
+    /// Changes an app in any way (installations, suspension, token lifetime).
+    pub fn with_app<R>(&self, app_id: u64, f: impl FnOnce(&mut AppModel) -> R) -> Option<R> {
+        self.state()
+            .apps
+            .apps
+            .iter_mut()
+            .find(|a| a.id == app_id)
+            .map(f)
+    }
+
+    /// Makes every installation token minted so far expire now, as an hour passing would.
+    pub fn expire_installation_tokens(&self) {
+        self.state().expire_installation_tokens();
+    }
+
     /// Requires this token from now on (`None`: anonymous requests are fine).
     pub fn set_token(&self, token: Option<&str>) {
         self.with_model(|m| m.token = token.map(str::to_string));
@@ -211,7 +245,7 @@ fn bump_pushed_at(repo: &mut RepoModel) {
     repo.pushed_at = next.format(format).to_string();
 }
 
-async fn serve(req: HttpRequest, state: web::Data<Mutex<State>>) -> HttpResponse {
+async fn serve(req: HttpRequest, body: web::Bytes, state: web::Data<Mutex<State>>) -> HttpResponse {
     let header = |name: &str| {
         req.headers()
             .get(name)
@@ -225,6 +259,7 @@ async fn serve(req: HttpRequest, state: web::Data<Mutex<State>>) -> HttpResponse
         accept: header("accept"),
         if_none_match: header("if-none-match"),
         authorization: header("authorization"),
+        body: body.to_vec(),
     };
     let reply = state
         .lock()

@@ -47,6 +47,72 @@ pub struct RepoModel {
     pub corpus_source: Option<(String, String)>,
 }
 
+/// A GitHub App: its public key (GitHub keeps only that half), and where it is installed.
+#[derive(Debug, Clone)]
+pub struct AppModel {
+    pub id: u64,
+    pub slug: String,
+    /// The PEM of the public key app JWTs must be signed for (RS256).
+    pub public_key_pem: String,
+    pub installations: Vec<InstallationModel>,
+    /// How long minted installation tokens live (GitHub: one hour).
+    pub token_lifetime: std::time::Duration,
+}
+
+/// One installation of an app on an account (an organization or a user).
+#[derive(Debug, Clone)]
+pub struct InstallationModel {
+    pub id: u64,
+    /// The account's login.
+    pub account: String,
+    /// `Organization` or `User`.
+    pub target_type: String,
+    /// A suspended installation lists, but mints no tokens (403).
+    pub suspended: bool,
+}
+
+impl AppModel {
+    pub fn new(id: u64, public_key_pem: impl Into<String>) -> Self {
+        Self {
+            id,
+            slug: format!("app-{id}"),
+            public_key_pem: public_key_pem.into(),
+            installations: Vec::new(),
+            token_lifetime: std::time::Duration::from_secs(3600),
+        }
+    }
+
+    /// Installs the app on an organization.
+    pub fn installed_on_org(mut self, login: &str) -> Self {
+        self.installations
+            .push(InstallationModel::new(self.id, login, "Organization"));
+        self
+    }
+
+    /// Installs the app on a user account.
+    pub fn installed_on_user(mut self, login: &str) -> Self {
+        self.installations
+            .push(InstallationModel::new(self.id, login, "User"));
+        self
+    }
+
+    pub fn token_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+}
+
+impl InstallationModel {
+    pub fn new(app_id: u64, account: &str, target_type: &str) -> Self {
+        Self {
+            id: id_from(&format!("{app_id}/{account}")),
+            account: account.to_string(),
+            target_type: target_type.to_string(),
+            suspended: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UserModel {
     pub login: String,

@@ -1,14 +1,15 @@
-//! One GitHub API endpoint (an integration): octocrab with its token, a semaphore bounding
-//! concurrent calls, the quota from every answer, a shared pause while rate-limited, conditional
-//! GETs from a bounded cache, and bounded retries. Every REST call in the crate goes through
-//! [`ApiClient::get`].
+//! One GitHub API endpoint (an integration): octocrab, the integration's credentials (a token
+//! and GitHub App installations, picked per owner), a semaphore bounding concurrent calls, the
+//! quota from every answer, a shared pause while rate-limited, conditional GETs from a bounded
+//! cache, and bounded retries. Every REST call in the crate goes through [`ApiClient::send`].
 
+use crate::app::AppCredentials;
 use crate::cache::Lru;
 use crate::config::GithubIntegrationConfig;
 use crate::error::GithubError;
 use crate::rate_limit::{backoff, classify_limited, Limited, RateQuota};
-use http::header::{HeaderValue, ACCEPT, IF_NONE_MATCH};
-use http::{HeaderMap, StatusCode};
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, IF_NONE_MATCH};
+use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -76,22 +77,45 @@ pub(crate) enum Fetched {
     NotModified,
 }
 
-struct RawResponse {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct RawResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Whose credentials a request carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Auth<'a> {
+    /// The owner's: a GitHub App installation token when an app is installed there, else the
+    /// integration's token, else none. `None` (no owner) uses the token.
+    Owner(Option<&'a str>),
+    /// Exactly this bearer credential (an app JWT).
+    Bearer(&'a str),
+}
+
+/// One request to send.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'a> {
+    pub(crate) method: &'a Method,
+    /// Relative to the API base, with its query.
+    pub(crate) path: &'a str,
+    pub(crate) accept: &'a str,
+    pub(crate) if_none_match: Option<&'a str>,
+    pub(crate) auth: Auth<'a>,
 }
 
 pub(crate) struct ApiClient {
     pub(crate) host: String,
     pub(crate) api_base: url::Url,
     octo: octocrab::Octocrab,
+    credentials: AppCredentials,
     permits: Semaphore,
     quota: Mutex<Option<RateQuota>>,
     paused_until: Mutex<Option<Instant>>,
     cache: Mutex<Lru<Body>>,
     options: ReaderOptions,
-    /// No token: warned about once, on first use (the implicit github.com entry may never be).
+    /// No token and no app: warned about once, on first use (the implicit github.com entry may
+    /// never be).
     anonymous: bool,
     warned_anonymous: AtomicBool,
 }
@@ -118,16 +142,15 @@ impl ApiClient {
                 "the GitHub client must be created inside a Tokio runtime",
             ));
         }
-        let mut builder = octocrab::Octocrab::builder()
+        let builder = octocrab::Octocrab::builder()
             .base_uri(api_base_str.as_str())
             .map_err(|e| GithubError::invalid(format!("invalid apiBaseUrl '{api_base_str}': {e}")))?
             .set_connect_timeout(Some(options.request_timeout.min(Duration::from_secs(10))))
             .set_read_timeout(Some(options.request_timeout));
+        // No octocrab auth: each request carries the credential its owner needs.
         let token = config.token_value();
-        let anonymous = token.is_none();
-        if let Some(token) = token {
-            builder = builder.personal_token(token);
-        }
+        let anonymous = token.is_none() && config.apps.is_empty();
+        let credentials = AppCredentials::new(&host, token, &config.apps);
         let octo = builder.build().map_err(|e| {
             GithubError::invalid(format!("could not build the GitHub client for {host}: {e}"))
         })?;
@@ -135,6 +158,7 @@ impl ApiClient {
             host,
             api_base,
             octo,
+            credentials,
             permits: Semaphore::new(options.max_concurrency.max(1)),
             quota: Mutex::new(None),
             paused_until: Mutex::new(None),
@@ -149,11 +173,17 @@ impl ApiClient {
         *self.quota.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// GETs `path` (relative to the API base, with its query) conditionally: with the caller's
-    /// ETag, else with the cached one. A 304 answers `NotModified` to a caller that passed an
-    /// ETag, and the cached body to one that did not.
+    /// The integration's credentials (token and GitHub Apps).
+    pub(crate) fn credentials(&self) -> &AppCredentials {
+        &self.credentials
+    }
+
+    /// GETs `path` (relative to the API base, with its query) conditionally, with `owner`'s
+    /// credentials: with the caller's ETag, else with the cached one. A 304 answers
+    /// `NotModified` to a caller that passed an ETag, and the cached body to one that did not.
     pub(crate) async fn get(
         &self,
+        owner: Option<&str>,
         path: &str,
         accept: &str,
         caller_etag: Option<&str>,
@@ -167,7 +197,15 @@ impl ApiClient {
         let conditional = caller_etag
             .map(str::to_string)
             .or_else(|| cached.as_ref().and_then(|c| c.etag.clone()));
-        let raw = self.send(path, accept, conditional.as_deref()).await?;
+        let raw = self
+            .send(Request {
+                method: &Method::GET,
+                path,
+                accept,
+                if_none_match: conditional.as_deref(),
+                auth: Auth::Owner(owner),
+            })
+            .await?;
         if raw.status == StatusCode::NOT_MODIFIED {
             return match (caller_etag, cached) {
                 (Some(_), _) => Ok(Fetched::NotModified),
@@ -205,6 +243,7 @@ impl ApiClient {
     /// too, so an unchanged list costs no quota.
     pub(crate) async fn get_all_pages(
         &self,
+        owner: Option<&str>,
         first_path: &str,
     ) -> Result<Vec<serde_json::Value>, GithubError> {
         // A cap against a server that links pages in a circle.
@@ -219,7 +258,7 @@ impl ApiClient {
                     "more than {MAX_PAGES} pages listing {first_path}"
                 )));
             }
-            let Fetched::Body(body) = self.get(&path, ACCEPT_JSON, None).await? else {
+            let Fetched::Body(body) = self.get(owner, &path, ACCEPT_JSON, None).await? else {
                 return Err(GithubError::transient(format!(
                     "unexpected 304 listing {path}"
                 )));
@@ -235,8 +274,12 @@ impl ApiClient {
     }
 
     /// GETs one JSON document.
-    pub(crate) async fn get_json(&self, path: &str) -> Result<serde_json::Value, GithubError> {
-        let Fetched::Body(body) = self.get(path, ACCEPT_JSON, None).await? else {
+    pub(crate) async fn get_json(
+        &self,
+        owner: Option<&str>,
+        path: &str,
+    ) -> Result<serde_json::Value, GithubError> {
+        let Fetched::Body(body) = self.get(owner, path, ACCEPT_JSON, None).await? else {
             return Err(GithubError::transient(format!("unexpected 304 for {path}")));
         };
         serde_json::from_slice(&body.bytes)
@@ -245,7 +288,7 @@ impl ApiClient {
 
     /// Turns a `Link` URL into a path on this API, refusing other origins: the token must not
     /// travel to a host the config did not name.
-    fn relative_to_base(&self, link: &str) -> Result<String, GithubError> {
+    pub(crate) fn relative_to_base(&self, link: &str) -> Result<String, GithubError> {
         let url = url::Url::parse(link)
             .map_err(|e| GithubError::invalid(format!("bad Link URL '{link}': {e}")))?;
         if url.origin() != self.api_base.origin() {
@@ -260,12 +303,16 @@ impl ApiClient {
     }
 
     /// Sends with the waits and retries the options allow; answers 2xx and 304, or the error.
-    async fn send(
-        &self,
-        path: &str,
-        accept: &str,
-        if_none_match: Option<&str>,
-    ) -> Result<RawResponse, GithubError> {
+    /// A 401 for an installation token drops that token and tries once more with a new one
+    /// (it was revoked, or expired early).
+    pub(crate) async fn send(&self, request: Request<'_>) -> Result<RawResponse, GithubError> {
+        let Request {
+            method,
+            path,
+            accept,
+            if_none_match,
+            auth,
+        } = request;
         if self.anonymous && !self.warned_anonymous.swap(true, Ordering::Relaxed) {
             tracing::warn!(github.host = %self.host,
                 "No token configured for GitHub host {}: requests are unauthenticated \
@@ -273,8 +320,14 @@ impl ApiClient {
                 self.host);
         }
         let mut attempt: u32 = 0;
+        let mut renewed_token = false;
         loop {
             self.wait_out_pause(path).await?;
+            // Resolved outside the permit: minting a token sends requests of its own.
+            let credential = match auth {
+                Auth::Bearer(jwt) => Some(crate::app::Credential::App(jwt.to_string())),
+                Auth::Owner(owner) => self.credentials.credential_for(self, owner).await?,
+            };
             let outcome = {
                 let _permit = self
                     .permits
@@ -285,14 +338,16 @@ impl ApiClient {
                 if !self.pause_remaining().is_zero() {
                     continue;
                 }
-                self.send_once(path, accept, if_none_match).await
+                let bearer = credential.as_ref().map(crate::app::Credential::secret);
+                self.send_once(method, path, accept, if_none_match, bearer)
+                    .await
             };
             let raw = match outcome {
                 Ok(raw) => raw,
                 Err(message) => {
                     if attempt >= self.options.max_retries {
                         return Err(GithubError::transient(format!(
-                            "GET {path} on {}: {message}",
+                            "{method} {path} on {}: {message}",
                             self.host
                         )));
                     }
@@ -310,7 +365,18 @@ impl ApiClient {
                 return Ok(raw);
             }
             let message = error_message(&raw.body, status);
-            let what = format!("GET {path} on {}: {status} {message}", self.host);
+            let what = format!("{method} {path} on {}: {status} {message}", self.host);
+            if status == StatusCode::UNAUTHORIZED && !renewed_token {
+                if let (Some(crate::app::Credential::Installation { owner, .. }), Auth::Owner(_)) =
+                    (&credential, auth)
+                {
+                    tracing::warn!(github.host = %self.host, github.owner = %owner,
+                        "GitHub refused the installation token of {owner}; minting a new one");
+                    self.credentials.forget(owner);
+                    renewed_token = true;
+                    continue;
+                }
+            }
             match status {
                 // 409 on a read is GitHub's "Git Repository is empty": nothing there either.
                 StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::CONFLICT => {
@@ -369,15 +435,23 @@ impl ApiClient {
 
     async fn send_once(
         &self,
+        method: &Method,
         path: &str,
         accept: &str,
         if_none_match: Option<&str>,
+        bearer: Option<&str>,
     ) -> Result<RawResponse, String> {
         let mut headers = HeaderMap::new();
         headers.insert(
             ACCEPT,
             HeaderValue::from_str(accept).map_err(|e| e.to_string())?,
         );
+        if let Some(bearer) = bearer {
+            let mut value = HeaderValue::from_str(&format!("Bearer {bearer}"))
+                .map_err(|_| "the credential is not a valid header value".to_string())?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
         if let Some(etag) = if_none_match {
             // An ETag that is not a valid header value is dropped: the request is then plain.
             if let Ok(value) = HeaderValue::from_str(etag) {
@@ -386,11 +460,22 @@ impl ApiClient {
         }
         let max_body = self.options.max_body_bytes;
         let attempt = async {
-            let response = self
-                .octo
-                ._get_with_headers(path, Some(headers))
-                .await
-                .map_err(|e| describe_octocrab_error(&e))?;
+            let response = if method == Method::GET {
+                self.octo._get_with_headers(path, Some(headers)).await
+            } else {
+                let mut builder = http::Request::builder().method(method.clone()).uri(path);
+                for (name, value) in &headers {
+                    builder = builder.header(name, value);
+                }
+                match self
+                    .octo
+                    .build_request(builder, Some(&serde_json::json!({})))
+                {
+                    Ok(request) => self.octo.execute(request).await,
+                    Err(e) => Err(e),
+                }
+            }
+            .map_err(|e| describe_octocrab_error(&e))?;
             let (parts, body) = response.into_parts();
             let bytes = http_body_util::Limited::new(body, max_body)
                 .collect()

@@ -34,11 +34,14 @@ pub struct GithubIntegrationConfig {
     pub host: String,
     #[serde(default)]
     pub api_base_url: Option<String>,
+    /// Accepted for Backstage configs and not used: every read goes through the REST contents
+    /// API (conditional requests, one path for tokens, apps and Enterprise). See the README.
     #[serde(default)]
     pub raw_base_url: Option<String>,
     #[serde(default)]
     pub token: Option<SecretString>,
-    /// GitHub App installations. Parsed so configs load; Portico reads with `token` only so far.
+    /// GitHub Apps: for an owner one of them is installed on, requests carry an installation
+    /// token; `token` stays the fallback for other owners.
     #[serde(default)]
     pub apps: Vec<GithubAppConfig>,
 }
@@ -176,7 +179,8 @@ pub struct GithubProviderConfig {
     pub id: String,
     #[serde(default)]
     pub organization: Option<String>,
-    /// A GitHub App id: discover every org it is installed in (not supported by Portico yet).
+    /// A GitHub App id: without `organization`, discover every organization that app (of the
+    /// host's integration) is installed on.
     #[serde(default)]
     pub app: Option<u64>,
     #[serde(default = "default_host")]
@@ -322,7 +326,8 @@ pub struct GithubOrgProviderConfig {
     pub id: String,
     /// The web URL of the GitHub instance, e.g. `https://github.com`.
     pub github_url: String,
-    /// Organizations to import; empty means all the token sees (not supported by Portico yet).
+    /// Organizations to import; empty means every organization the GitHub Apps of the host's
+    /// integration are installed on (as Backstage; a token alone cannot list them).
     #[serde(default)]
     pub orgs: Vec<String>,
     #[serde(default)]

@@ -74,25 +74,47 @@ impl GithubReader {
     /// catalog file, sorted by repository and URL. Any failure other than a missing branch or
     /// file fails the whole run, so a caller applying a full mutation never drops locations
     /// because GitHub was briefly unavailable or rate-limited.
+    ///
+    /// With `app` instead of `organization`, every organization that GitHub App is installed
+    /// on is discovered, as Backstage does.
     pub async fn discover(
         &self,
         provider: &GithubProviderConfig,
     ) -> Result<Vec<DiscoveredLocation>, GithubError> {
         provider.validate()?;
-        let Some(org) = provider.organization.as_deref() else {
-            return Err(GithubError::invalid(format!(
-                "catalog.providers.github.{}: discovery through a GitHub App (app) is not \
-                 supported yet; set organization",
-                provider.id
-            )));
+        let orgs = match (&provider.organization, provider.app) {
+            (Some(org), _) => vec![org.clone()],
+            (None, app) => self
+                .installed_organizations(&provider.host, app)
+                .await
+                .map_err(|e| {
+                    e.context(&format!(
+                        "catalog.providers.github.{}: could not list the organizations of the \
+                         GitHub App",
+                        provider.id
+                    ))
+                })?,
         };
+        let mut found = Vec::new();
+        for org in &orgs {
+            found.extend(self.discover_org(provider, org).await?);
+        }
+        found.sort_by(|a, b| (&a.repo_full_name, &a.url).cmp(&(&b.repo_full_name, &b.url)));
+        Ok(found)
+    }
+
+    async fn discover_org(
+        &self,
+        provider: &GithubProviderConfig,
+        org: &str,
+    ) -> Result<Vec<DiscoveredLocation>, GithubError> {
         let client = self.client_for(&provider.host)?;
         let context = format!("Could not discover repositories of {org}");
         let listed = client
-            .get_all_pages(&format!(
-                "/orgs/{}/repos?per_page=100&type=all",
-                encode_strict(org)
-            ))
+            .get_all_pages(
+                Some(org),
+                &format!("/orgs/{}/repos?per_page=100&type=all", encode_strict(org)),
+            )
             .await
             .map_err(|e| e.context(&context))?;
         let repos: Vec<RepoSummary> = listed.iter().filter_map(RepoSummary::from_json).collect();
@@ -106,7 +128,7 @@ impl GithubReader {
             .catalog_path_has_glob()
             .then(|| GlobPattern::new(&catalog_path));
         let concurrency = self.options().max_concurrency.max(1);
-        let mut found: Vec<DiscoveredLocation> = stream::iter(matching)
+        let found: Vec<DiscoveredLocation> = stream::iter(matching)
             .map(|repo| {
                 let glob = glob.as_ref();
                 let catalog_path = catalog_path.as_str();
@@ -150,7 +172,6 @@ impl GithubReader {
             .try_concat()
             .await
             .map_err(|e| e.context(&context))?;
-        found.sort_by(|a, b| (&a.repo_full_name, &a.url).cmp(&(&b.repo_full_name, &b.url)));
         Ok(found)
     }
 
@@ -202,7 +223,10 @@ impl GithubReader {
         let client = self.client_for(&provider.host)?;
         let (owner, name) = split_full_name(&repo.full_name);
         let url = GithubUrl::blob(&provider.host, owner, name, branch, catalog_path);
-        let paths = match client.get(&url.contents_api_path(), ACCEPT_RAW, None).await {
+        let paths = match client
+            .get(Some(owner), &url.contents_api_path(), ACCEPT_RAW, None)
+            .await
+        {
             Ok(Fetched::Body(_) | Fetched::NotModified) => vec![catalog_path.to_string()],
             Err(GithubError::NotFound { .. }) => Vec::new(),
             Err(e) => return Err(e),

@@ -6,6 +6,7 @@
 //! Framework-free and catalog-free: the catalog calls [`GithubReader`] and maps
 //! [`GithubError`] to its own read errors. It does not write entities or schedule anything.
 
+mod app;
 mod cache;
 mod client;
 pub mod config;

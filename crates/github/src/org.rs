@@ -42,7 +42,7 @@ impl GithubReader {
         let concurrency = self.options().max_concurrency.max(1);
 
         let members = client
-            .get_all_pages(&format!("/orgs/{org_path}/members?per_page=100"))
+            .get_all_pages(Some(org), &format!("/orgs/{org_path}/members?per_page=100"))
             .await
             .map_err(|e| e.context(&context))?;
         let logins: Vec<String> = members
@@ -53,9 +53,11 @@ impl GithubReader {
         let profiles: Vec<Option<Value>> = stream::iter(logins.clone())
             .map(|login: String| {
                 let client = client.clone();
+                let org = org.to_string();
                 async move {
+                    // The org's credentials: an app installed there can read its members.
                     match client
-                        .get_json(&format!("/users/{}", encode_strict(&login)))
+                        .get_json(Some(&org), &format!("/users/{}", encode_strict(&login)))
                         .await
                     {
                         Ok(user) => Ok(Some(user)),
@@ -72,7 +74,7 @@ impl GithubReader {
         let mut users: Vec<Value> = profiles.iter().flatten().map(user_entity).collect();
 
         let teams = client
-            .get_all_pages(&format!("/orgs/{org_path}/teams?per_page=100"))
+            .get_all_pages(Some(org), &format!("/orgs/{org_path}/teams?per_page=100"))
             .await
             .map_err(|e| e.context(&context))?;
         let mut groups: Vec<Value> = stream::iter(teams.clone())
@@ -84,10 +86,13 @@ impl GithubReader {
                 async move {
                     let slug = team["slug"].as_str().unwrap_or_default();
                     let team_members = client
-                        .get_all_pages(&format!(
-                            "/orgs/{org_path}/teams/{}/members?per_page=100&role=all",
-                            encode_strict(slug)
-                        ))
+                        .get_all_pages(
+                            Some(&org),
+                            &format!(
+                                "/orgs/{org_path}/teams/{}/members?per_page=100&role=all",
+                                encode_strict(slug)
+                            ),
+                        )
                         .await?;
                     let logins: Vec<String> = team_members
                         .iter()

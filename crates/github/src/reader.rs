@@ -91,7 +91,7 @@ impl GithubReader {
     /// Asks `GET /rate_limit` (free on GitHub) for a host's quota.
     pub async fn refresh_quota(&self, host: &str) -> Result<Option<RateQuota>, GithubError> {
         let client = self.client_for(host)?;
-        let value = client.get_json("/rate_limit").await?;
+        let value = client.get_json(None, "/rate_limit").await?;
         let core = &value["resources"]["core"];
         Ok(
             match (
@@ -127,7 +127,12 @@ impl GithubReader {
         }
         let client = self.client_for(&gurl.host)?;
         let fetched = client
-            .get(&gurl.contents_api_path(), ACCEPT_RAW, previous_etag)
+            .get(
+                Some(&gurl.owner),
+                &gurl.contents_api_path(),
+                ACCEPT_RAW,
+                previous_etag,
+            )
             .await
             .map_err(|e| e.context(&context))?;
         let body = match fetched {
@@ -167,6 +172,21 @@ impl GithubReader {
             .collect();
         urls.sort();
         Ok(urls)
+    }
+
+    /// The organizations the GitHub Apps of `host`'s integration are installed on (only app
+    /// `app` when given), as Backstage lists them for providers without an organization.
+    /// Installations on user accounts are left out.
+    pub async fn installed_organizations(
+        &self,
+        host: &str,
+        app: Option<u64>,
+    ) -> Result<Vec<String>, GithubError> {
+        let client = self.client_for(host)?;
+        client
+            .credentials()
+            .installed_organizations(&client, app)
+            .await
     }
 
     pub(crate) fn client_for(&self, host: &str) -> Result<Arc<ApiClient>, GithubError> {
@@ -213,7 +233,7 @@ pub(crate) async fn tree_files(
     git_ref: &str,
 ) -> Result<Vec<String>, GithubError> {
     let path = tree_api_path(owner, repo, git_ref);
-    let tree = client.get_json(&path).await?;
+    let tree = client.get_json(Some(owner), &path).await?;
     if tree["truncated"].as_bool() == Some(true) {
         tracing::warn!(github.repo = %format!("{owner}/{repo}"), git.r#ref = %git_ref,
             "GitHub truncated the tree of {owner}/{repo}@{git_ref}: some files will not be matched");

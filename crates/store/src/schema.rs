@@ -111,6 +111,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_leases (id) {
+        id -> Text,
+        settings -> Text,
+        next_run_start_at -> Nullable<BigInt>,
+        current_run_ticket -> Nullable<Text>,
+        current_run_started_at -> Nullable<BigInt>,
+        current_run_expires_at -> Nullable<BigInt>,
+        last_run_ended_at -> Nullable<BigInt>,
+        last_run_error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     locations,
     refresh_state,
@@ -122,4 +135,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_signing_keys,
     auth_refresh_sessions,
     audit_events,
+    task_leases,
 );

@@ -51,6 +51,11 @@ impl GuestProvider {
         self.enabled
     }
 
+    /// Whether [`sign_in`](Self::sign_in) can succeed where `development` says what it says.
+    pub fn allows_sign_in(&self, development: bool) -> bool {
+        self.enabled && (development || self.allow_outside_development)
+    }
+
     /// Signs in as the guest user. `development` says whether Portico runs as a development
     /// instance (Backstage: NODE_ENV=development); elsewhere guest sign-in needs
     /// `dangerouslyAllowOutsideDevelopment`. When the catalog has the guest user, its

@@ -174,10 +174,11 @@ impl GithubCatalog {
     ) -> Vec<String> {
         let mut started = Vec::new();
         for provider in &self.settings().providers {
+            // A provider of a GitHub App's organizations may cover any owner.
             let org_matches = provider
                 .organization
                 .as_deref()
-                .is_some_and(|o| o.eq_ignore_ascii_case(owner));
+                .map_or(provider.app.is_some(), |o| o.eq_ignore_ascii_case(owner));
             if !(all || org_matches) {
                 continue;
             }

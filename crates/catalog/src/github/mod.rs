@@ -4,10 +4,12 @@
 //! URLs) is `portico-github`'s job; reading `url` locations on GitHub hosts is `read/`'s.
 
 mod events;
+pub mod lease_store;
 mod schedule;
 mod settings;
 
 pub use events::{EventOutcome, GithubEventError};
+pub use schedule::ScheduledRun;
 pub use settings::GithubSettings;
 
 use crate::engine::Engine;
@@ -19,7 +21,7 @@ use portico_github::{
     RateQuota,
 };
 use portico_store::{now_millis, Db};
-use schedule::{run_on_schedule, Schedule};
+use schedule::{run_with_lease, Schedule};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -89,6 +91,8 @@ struct Inner {
     runs: HashMap<String, tokio::sync::Mutex<()>>,
     /// Discovery runs started by webhooks, so tests and the benchmark can wait for them.
     triggered: Mutex<Vec<JoinHandle<()>>>,
+    /// Scheduled runs this replica claimed, oldest first (the last thousand).
+    scheduled_runs: Mutex<Vec<ScheduledRun>>,
 }
 
 impl GithubCatalog {
@@ -115,6 +119,7 @@ impl GithubCatalog {
                 settings,
                 runs,
                 triggered: Mutex::new(Vec::new()),
+                scheduled_runs: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -201,17 +206,33 @@ impl GithubCatalog {
         let provider = self.org_provider(id)?;
         let key = org_provider_key(id);
         let _running = self.lock_run(&key).await;
-        if provider.orgs.is_empty() {
-            return Err(GithubError::Invalid {
+        let orgs = if provider.orgs.is_empty() {
+            // As Backstage: every organization the host's GitHub Apps are installed on.
+            let host = web_host(&provider.github_url).ok_or_else(|| GithubError::Invalid {
                 message: format!(
-                    "catalog.providers.githubOrg.{id}: orgs is empty; importing every \
-                     organization the token sees is not supported yet, list them"
+                    "catalog.providers.githubOrg.{id}: invalid githubUrl '{}'",
+                    provider.github_url
                 ),
+            })?;
+            match self.inner.reader.installed_organizations(&host, None).await {
+                Ok(orgs) => orgs,
+                Err(e) => {
+                    tracing::warn!(provider.id = %id,
+                        "GitHub org import failed; the provider's entities are left as they are: {e}");
+                    return Err(GithubError::Invalid {
+                        message: format!(
+                            "catalog.providers.githubOrg.{id}: orgs is empty, so the \
+                             organizations are those the GitHub Apps are installed on: {e}"
+                        ),
+                    }
+                    .into());
+                }
             }
-            .into());
-        }
+        } else {
+            provider.orgs.clone()
+        };
         let mut imported = Vec::new();
-        for org in &provider.orgs {
+        for org in &orgs {
             match self
                 .inner
                 .reader
@@ -233,12 +254,7 @@ impl GithubCatalog {
             .engine
             .apply_full_mutation(&key, entities)
             .await?;
-        if let Ok(url) = url::Url::parse(&provider.github_url) {
-            let host = match (url.host_str(), url.port()) {
-                (Some(h), Some(p)) => format!("{h}:{p}"),
-                (Some(h), None) => h.to_string(),
-                (None, _) => String::new(),
-            };
+        if let Some(host) = web_host(&provider.github_url) {
             self.log_quota(&host, "org import");
         }
         tracing::info!(provider.id = %id, users, groups, "GitHub org import applied");
@@ -284,35 +300,122 @@ impl GithubCatalog {
         Ok(scheduled)
     }
 
-    /// Starts every provider's schedule (each runs once at start, after its initial delay).
-    pub fn spawn_schedules(&self, cancel: CancellationToken) {
+    /// Starts every provider's schedule. Runs are shared with the other replicas on the same
+    /// database through leases (`task_leases`): each due run happens on one replica. Returns
+    /// the schedule loops, which end when `cancel` fires (after a run in progress).
+    pub fn spawn_schedules(&self, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
+        let mut loops = Vec::new();
         for provider in &self.inner.settings.providers {
             let what = format!("catalog.providers.github.{}", provider.id);
-            let schedule = Schedule::from_config(provider.schedule.as_ref(), &what);
+            let schedule = self.schedule_or_default(provider.schedule.as_ref(), &what);
             let this = self.clone();
             let id = provider.id.clone();
-            tokio::spawn(run_on_schedule(what, schedule, cancel.clone(), move || {
-                let this = this.clone();
-                let id = id.clone();
-                async move {
-                    // Failures are logged where they happen; the next run tries again.
-                    let _ = this.run_discovery(&id).await;
-                }
-            }));
+            loops.push(self.spawn_schedule(
+                discovery_provider_key(&id),
+                schedule,
+                cancel.clone(),
+                move || {
+                    let this = this.clone();
+                    let id = id.clone();
+                    async move {
+                        // Failures are logged where they happen; the next run tries again.
+                        this.run_discovery(&id)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    }
+                },
+            ));
         }
         for provider in &self.inner.settings.org_providers {
             let what = format!("catalog.providers.githubOrg.{}", provider.id);
-            let schedule = Schedule::from_config(provider.schedule.as_ref(), &what);
+            let schedule = self.schedule_or_default(provider.schedule.as_ref(), &what);
             let this = self.clone();
             let id = provider.id.clone();
-            tokio::spawn(run_on_schedule(what, schedule, cancel.clone(), move || {
-                let this = this.clone();
-                let id = id.clone();
-                async move {
-                    let _ = this.run_org_import(&id).await;
-                }
-            }));
+            loops.push(self.spawn_schedule(
+                org_provider_key(&id),
+                schedule,
+                cancel.clone(),
+                move || {
+                    let this = this.clone();
+                    let id = id.clone();
+                    async move {
+                        this.run_org_import(&id)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    }
+                },
+            ));
         }
+        loops
+    }
+
+    fn spawn_schedule<F, Fut>(
+        &self,
+        task_id: String,
+        schedule: Schedule,
+        cancel: CancellationToken,
+        run: F,
+    ) -> JoinHandle<()>
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let this = self.clone();
+        let on_claim = move |claimed: ScheduledRun| {
+            tracing::info!(task.id = %claimed.task_id, scheduled_at = claimed.scheduled_at,
+                "claimed a scheduled run");
+            let mut runs = this
+                .inner
+                .scheduled_runs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if runs.len() >= 1000 {
+                runs.remove(0);
+            }
+            runs.push(claimed);
+        };
+        tokio::spawn(run_with_lease(
+            self.inner.db.clone(),
+            task_id,
+            schedule,
+            cancel,
+            on_claim,
+            run,
+        ))
+    }
+
+    /// The schedule of a provider; settings from config were checked already, so the
+    /// default (with a warning) is for settings built in code only.
+    fn schedule_or_default(
+        &self,
+        config: Option<&portico_github::ScheduleConfig>,
+        what: &str,
+    ) -> Schedule {
+        Schedule::from_config(config, what).unwrap_or_else(|e| {
+            tracing::warn!(provider = %what, "{e}; using the default schedule");
+            Schedule::default()
+        })
+    }
+
+    /// The scheduled runs this replica claimed (the last thousand), oldest first.
+    pub fn scheduled_runs(&self) -> Vec<ScheduledRun> {
+        self.inner
+            .scheduled_runs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Makes a provider's scheduled task due now, on whichever replica claims it first (the
+    /// way to run a `{ trigger: manual }` provider); false while a run is in progress.
+    pub async fn trigger_scheduled(&self, task_id: &str) -> Result<bool, CatalogError> {
+        let id = task_id.to_string();
+        self.inner
+            .db
+            .write(move |conn| lease_store::trigger_task(conn, &id, now_millis()))
+            .await
     }
 
     /// Starts a discovery run in the background (for webhooks, which must answer quickly).
@@ -387,6 +490,15 @@ impl GithubCatalog {
                 "GitHub quota after {after}: {} of {} left", q.remaining, q.limit);
         }
     }
+}
+
+/// The `host[:port]` of a web URL such as `githubUrl`.
+fn web_host(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    Some(match (url.host_str()?, url.port()) {
+        (h, Some(p)) => format!("{h}:{p}"),
+        (h, None) => h.to_string(),
+    })
 }
 
 /// The Location entity for one discovered catalog file, as Backstage's provider emits it.

@@ -39,6 +39,18 @@ impl GithubSettings {
             Some(value) => parse_github_org_providers(value)?,
             None => Vec::new(),
         };
+        let schedules = providers
+            .iter()
+            .map(|p| (format!("catalog.providers.github.{}", p.id), &p.schedule))
+            .chain(
+                org_providers
+                    .iter()
+                    .map(|p| (format!("catalog.providers.githubOrg.{}", p.id), &p.schedule)),
+            );
+        for (what, schedule) in schedules {
+            super::schedule::Schedule::from_config(schedule.as_ref(), &what)
+                .map_err(|message| GithubError::Invalid { message })?;
+        }
         Ok(Self {
             integrations,
             providers,
@@ -100,5 +112,13 @@ mod tests {
         );
         let bad = json!({"github": {"x": {"host": "github.com"}}});
         assert!(GithubSettings::from_config(vec![], Some(&bad), None).is_err());
+        let bad_cron = json!({"githubOrg": [{"id": "o", "githubUrl": "https://github.com",
+            "schedule": {"frequency": {"cron": "every minute"}}}]});
+        let err = GithubSettings::from_config(vec![], Some(&bad_cron), None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("catalog.providers.githubOrg.o.schedule.frequency: invalid cron"),
+            "{err}"
+        );
     }
 }

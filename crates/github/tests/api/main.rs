@@ -1,5 +1,6 @@
 //! Integration tests: the real octocrab client against the GitHub double on 127.0.0.1.
 
+mod app;
 mod discovery;
 mod glob;
 mod helpers;
