@@ -60,7 +60,13 @@ pub struct Engine {
     processor: Processor,
     settings: Arc<EngineSettings>,
     wake: Arc<Notify>,
+    /// Entities stitched since PostgreSQL's planner statistics were last refreshed.
+    stitched_since_analyze: Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// After this many stitched entities, PostgreSQL's statistics are refreshed: listings are
+/// planned from them, and autovacuum lags behind a bulk ingest.
+const ANALYZE_AFTER_STITCHES: usize = 10_000;
 
 /// What one tick did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,6 +82,7 @@ impl Engine {
             processor,
             settings: Arc::new(settings),
             wake: Arc::new(Notify::new()),
+            stitched_since_analyze: Arc::default(),
         }
     }
 
@@ -187,6 +194,7 @@ impl Engine {
                 break;
             }
         }
+        self.refresh_statistics(stitched).await?;
         if processed + stitched > 0 {
             tracing::debug!(
                 processed,
@@ -200,6 +208,22 @@ impl Engine {
             processed,
             stitched,
         })
+    }
+
+    async fn refresh_statistics(&self, stitched: usize) -> CatalogResult<()> {
+        use std::sync::atomic::Ordering;
+        if self.db.backend() != portico_store::Backend::Postgres {
+            return Ok(());
+        }
+        let total = self
+            .stitched_since_analyze
+            .fetch_add(stitched, Ordering::Relaxed)
+            + stitched;
+        if total < ANALYZE_AFTER_STITCHES {
+            return Ok(());
+        }
+        self.stitched_since_analyze.store(0, Ordering::Relaxed);
+        self.db.write(store::analyze_tables).await
     }
 
     /// Ticks until nothing is due and nothing awaits stitching (tests, benchmark, dry runs).

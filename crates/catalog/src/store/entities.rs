@@ -212,10 +212,20 @@ impl SqlBuilder {
             }
             self.bind_text(&f.to_lowercase());
         }
-        self.push(") AND value LIKE ");
-        self.bind_text(&format!("%{}%", escape_like(&term.to_lowercase())));
-        self.push(" ESCAPE '\\'");
+        self.push(") AND ");
+        self.push_contains("value", &term.to_lowercase());
         self
+    }
+
+    /// Appends `<column> contains <text>`, a plain substring test: values and terms are both
+    /// lower-cased already, and it costs less per row than `LIKE '%…%'`.
+    fn push_contains(&mut self, column: &str, text: &str) {
+        match self.backend {
+            Backend::Sqlite => self.push(&format!("instr({column}, ")),
+            Backend::Postgres => self.push(&format!("strpos({column}, ")),
+        };
+        self.bind_text(text);
+        self.push(") > 0");
     }
 
     /// `SELECT entity_id FROM search`, read through the (key, value) index: SQLite's planner,
@@ -399,9 +409,9 @@ impl SqlBuilder {
                     }
                     self.bind_text(&f.to_lowercase());
                 }
-                self.push(&format!(") AND {alias}.value LIKE "));
-                self.bind_text(&format!("%{}%", escape_like(&term.to_lowercase())));
-                self.push(" ESCAPE '\\')");
+                self.push(") AND ");
+                self.push_contains(&format!("{alias}.value"), &term.to_lowercase());
+                self.push(")");
             }
             Condition::HasKey(key) => {
                 let alias = self.push_probe(id);
