@@ -1095,7 +1095,7 @@ async fn without_orgs_every_installed_organization_is_imported(db: TestDb) {
 on_both_backends!(without_orgs_every_installed_organization_is_imported);
 
 async fn leases_give_each_scheduled_run_to_one_claimant(db: TestDb) {
-    use portico_catalog::github::lease_store::{
+    use portico_catalog::store::leases::{
         register_task, release, task_lease, trigger_task, try_claim, Claim,
     };
     db.db

@@ -4,7 +4,6 @@
 //! URLs) is `portico-github`'s job; reading `url` locations on GitHub hosts is `read/`'s.
 
 mod events;
-pub mod lease_store;
 mod schedule;
 mod settings;
 
@@ -414,7 +413,7 @@ impl GithubCatalog {
         let id = task_id.to_string();
         self.inner
             .db
-            .write(move |conn| lease_store::trigger_task(conn, &id, now_millis()))
+            .write(move |conn| crate::store::leases::trigger_task(conn, &id, now_millis()))
             .await
     }
 

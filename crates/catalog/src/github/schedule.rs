@@ -6,8 +6,8 @@
 //! scheduled time plus the interval, or now when that has passed), a cron expression (UTC), or
 //! `{ trigger: manual }` (never on a timer).
 
-use super::lease_store::{self, Claim};
 use crate::error::CatalogError;
+use crate::store::leases::{self, Claim};
 use portico_github::{ScheduleConfig, ScheduleDuration};
 use portico_store::{now_millis, Db};
 use std::future::Future;
@@ -210,7 +210,7 @@ pub(crate) async fn run_with_lease<F, Fut>(
             schedule.settings_json(),
             schedule.first_run(now_millis()),
         );
-        db.write(move |conn| lease_store::register_task(conn, &id, &settings, first))
+        db.write(move |conn| leases::register_task(conn, &id, &settings, first))
             .await
     };
     if let Err(e) = registered {
@@ -226,7 +226,7 @@ pub(crate) async fn run_with_lease<F, Fut>(
         let ticket = uuid::Uuid::new_v4().to_string();
         let claim = {
             let id = task_id.clone();
-            db.write(move |conn| lease_store::try_claim(conn, &id, &ticket, now, lease_ms))
+            db.write(move |conn| leases::try_claim(conn, &id, &ticket, now, lease_ms))
                 .await
         };
         let wait = match claim {
@@ -252,7 +252,7 @@ pub(crate) async fn run_with_lease<F, Fut>(
                 let id = task_id.clone();
                 let released: Result<bool, CatalogError> = db
                     .write(move |conn| {
-                        lease_store::release(conn, &id, &ticket, next, ended, error.as_deref())
+                        leases::release(conn, &id, &ticket, next, ended, error.as_deref())
                     })
                     .await;
                 match released {

@@ -3,6 +3,7 @@
 //! `with_conn!`, and the few that differ (claims with `SKIP LOCKED`) match on the backend.
 
 mod entities;
+pub mod leases;
 mod locations;
 mod refresh;
 mod search;

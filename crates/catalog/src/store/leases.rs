@@ -1,8 +1,7 @@
-//! The `task_leases` table: provider schedules shared by every replica. The only diesel in
-//! `github/` (the catalog's `store/` is being rewritten; this moves there afterwards). Each
-//! statement is written once and compiled for both backends; a claim is one `UPDATE` whose
-//! `WHERE` re-checks due time and lease, so on PostgreSQL a second replica's concurrent claim
-//! waits for the first to commit, re-evaluates, and matches no row.
+//! The `task_leases` table: provider schedules shared by every replica. Each statement is
+//! written once and compiled for both backends; a claim is one `UPDATE` whose `WHERE`
+//! re-checks due time and lease, so on PostgreSQL a second replica's concurrent claim waits
+//! for the first to commit, re-evaluates, and matches no row.
 
 use crate::error::CatalogResult;
 use diesel::prelude::*;
