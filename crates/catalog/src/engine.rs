@@ -279,10 +279,21 @@ impl Engine {
         self.db
             .write(move |conn| {
                 let now = now_millis();
-                for (claim, output, hash) in results {
-                    if claim.result_hash.as_deref() == Some(hash.as_str()) {
-                        continue;
+                // Results that only update the entity itself and its relations are written
+                // together; those that emit children (Locations) one by one, as they upsert
+                // and orphan other entities.
+                let (simple, full): (Vec<_>, Vec<_>) = results
+                    .into_iter()
+                    .filter(|(claim, _, hash)| claim.result_hash.as_deref() != Some(hash.as_str()))
+                    .partition(|(claim, output, _)| is_simple_result(claim, output));
+                let simple = match conn.transaction(|conn| write_simple_results(conn, &simple, now)) {
+                    Ok(()) => Vec::new(),
+                    Err(e) => {
+                        tracing::warn!("writing {} processing results together failed, writing them one by one: {e}", simple.len());
+                        simple
                     }
+                };
+                for (claim, output, hash) in full.into_iter().chain(simple) {
                     let entity_ref = claim.entity_ref.clone();
                     // A savepoint per entity: one failure does not undo the batch.
                     let outcome = conn.transaction(|conn| write_result(conn, &claim, output, &hash, strategy, now));
@@ -377,6 +388,42 @@ fn result_hash(output: &ProcessingOutput) -> String {
         "unread": output.unread_location_keys,
         "errors": output.errors,
     }))
+}
+
+/// A result that touches no other entity's processing state: a processed entity that emits
+/// no children and is not a Location (whose emitted set may shrink).
+fn is_simple_result(claim: &store::ClaimedEntity, output: &ProcessingOutput) -> bool {
+    output.processed.is_some()
+        && output.children.is_empty()
+        && !claim.entity_ref.starts_with("location:")
+}
+
+/// Writes simple results (see [`is_simple_result`]) a chunk of entities per statement where
+/// the statement allows it: what [`write_result`] does for each, without a savepoint each.
+fn write_simple_results(
+    conn: &mut DbConn<'_>,
+    results: &[(store::ClaimedEntity, ProcessingOutput, String)],
+    now: i64,
+) -> CatalogResult<()> {
+    let mut to_stitch = Vec::with_capacity(results.len());
+    let mut relations = Vec::with_capacity(results.len());
+    for (claim, output, hash) in results {
+        // An entity deleted since it was claimed keeps no result and no relations.
+        if store::write_processing_result(
+            conn,
+            &claim.entity_id,
+            output.processed.as_ref(),
+            hash,
+            &output.errors,
+        )? {
+            to_stitch.push(claim.entity_ref.clone());
+            relations.push((claim.entity_id.as_str(), output.relations.as_slice()));
+        }
+    }
+    to_stitch.extend(store::replace_relations_many(conn, &relations)?);
+    to_stitch.sort();
+    to_stitch.dedup();
+    store::request_stitch(conn, &to_stitch, now)
 }
 
 fn write_result(

@@ -356,6 +356,68 @@ pub fn replace_relations(
     Ok(affected.into_iter().collect())
 }
 
+/// [`replace_relations`] for many entities, a chunk of entities per statement. Returns every
+/// source ref whose relations changed.
+pub fn replace_relations_many(
+    conn: &mut DbConn<'_>,
+    entities: &[(&str, &[portico_model::Relation])],
+) -> CatalogResult<Vec<String>> {
+    type Edge = (String, String, String);
+    let mut old: HashMap<String, BTreeSet<Edge>> = HashMap::new();
+    for chunk in entities.chunks(500) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _)| *id).collect();
+        let rows: Vec<(String, String, String, String)> = with_conn!(conn, c => rel::table
+            .filter(rel::originating_entity_id.eq_any(&ids))
+            .select((rel::originating_entity_id, rel::source_entity_ref, rel::relation_type, rel::target_entity_ref))
+            .load(*c))?;
+        for (id, source, relation_type, target) in rows {
+            old.entry(id)
+                .or_default()
+                .insert((source, relation_type, target));
+        }
+    }
+    let mut affected = BTreeSet::new();
+    let mut changed_ids = Vec::new();
+    let mut new_rows: Vec<(&str, Edge)> = Vec::new();
+    for (id, relations) in entities {
+        let new: BTreeSet<Edge> = relations
+            .iter()
+            .map(|r| {
+                (
+                    r.source.to_string(),
+                    r.relation_type.clone(),
+                    r.target.to_string(),
+                )
+            })
+            .collect();
+        let old_set = old.remove(*id).unwrap_or_default();
+        if old_set == new {
+            continue;
+        }
+        affected.extend(old_set.iter().chain(new.iter()).map(|(s, _, _)| s.clone()));
+        changed_ids.push(*id);
+        new_rows.extend(new.into_iter().map(|edge| (*id, edge)));
+    }
+    for chunk in changed_ids.chunks(500) {
+        with_conn!(conn, c => diesel::delete(rel::table.filter(rel::originating_entity_id.eq_any(chunk))).execute(*c))?;
+    }
+    for chunk in new_rows.chunks(200) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(id, (s, t, target))| {
+                (
+                    rel::originating_entity_id.eq(*id),
+                    rel::source_entity_ref.eq(s),
+                    rel::relation_type.eq(t),
+                    rel::target_entity_ref.eq(target),
+                )
+            })
+            .collect();
+        with_conn!(conn, c => diesel::insert_into(rel::table).values(&rows).execute(*c))?;
+    }
+    Ok(affected.into_iter().collect())
+}
+
 /// Marks entities for (re)stitching with a fresh ticket.
 pub fn request_stitch(conn: &mut DbConn<'_>, refs: &[String], now: i64) -> CatalogResult<()> {
     for chunk in refs.chunks(500) {
