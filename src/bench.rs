@@ -28,7 +28,8 @@ pub struct BenchArgs {
     /// Seconds of the 32-client mixed load.
     #[arg(long, default_value_t = 10)]
     pub load_seconds: u64,
-    /// Keep the scratch folder (generated catalog and SQLite file) and print where it is.
+    /// Keep the scratch folder (generated catalog and SQLite file), or the PostgreSQL
+    /// database, and print where it is.
     #[arg(long)]
     pub keep: bool,
 }
@@ -222,7 +223,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let result = measure(config, &args, &owners).await;
     if let Some(name) = pg_cleanup {
-        create_pg_database(&args.postgres_url, &name, false)?;
+        if args.keep {
+            println!("kept the PostgreSQL database {name}");
+        } else {
+            create_pg_database(&args.postgres_url, &name, false)?;
+        }
     }
     if args.keep {
         println!("kept the scratch folder {}", scratch.display());
