@@ -60,12 +60,14 @@ pub struct Engine {
     processor: Processor,
     settings: Arc<EngineSettings>,
     wake: Arc<Notify>,
-    /// Entities stitched since PostgreSQL's planner statistics were last refreshed.
+    /// Entities stitched since PostgreSQL's tables were last vacuumed and analyzed.
     stitched_since_analyze: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-/// After this many stitched entities, PostgreSQL's statistics are refreshed: listings are
-/// planned from them, and autovacuum lags behind a bulk ingest.
+/// After this many stitched entities, PostgreSQL's listing tables are vacuumed and analyzed:
+/// listings are planned from the statistics, and read the search index alone (index-only
+/// scans) only where the visibility map says pages are all-visible. Autovacuum lags behind a
+/// bulk ingest by minutes.
 const ANALYZE_AFTER_STITCHES: usize = 10_000;
 
 /// What one tick did.
@@ -223,7 +225,8 @@ impl Engine {
             return Ok(());
         }
         self.stitched_since_analyze.store(0, Ordering::Relaxed);
-        self.db.write(store::analyze_tables).await
+        // Outside a transaction: VACUUM may not run inside one.
+        self.db.read(store::vacuum_analyze_tables).await
     }
 
     /// Ticks until nothing is due and nothing awaits stitching (tests, benchmark, dry runs).

@@ -658,10 +658,10 @@ pub fn schedule_refresh_many(
     Ok(scheduled)
 }
 
-/// Refreshes PostgreSQL's planner statistics of the tables listings read.
-pub fn analyze_tables(conn: &mut DbConn<'_>) -> CatalogResult<()> {
+/// Vacuums and analyzes, on PostgreSQL, the tables listings read (outside a transaction).
+pub fn vacuum_analyze_tables(conn: &mut DbConn<'_>) -> CatalogResult<()> {
     if let DbConn::Postgres(c) = conn {
-        diesel::sql_query("ANALYZE search, final_entities, facet_counts").execute(*c)?;
+        diesel::sql_query("VACUUM (ANALYZE) search, final_entities, facet_counts").execute(*c)?;
     }
     Ok(())
 }
