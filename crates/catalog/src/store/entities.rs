@@ -123,13 +123,6 @@ impl SqlBuilder {
         }
     }
 
-    /// Appends the condition that `fe.entity_id` matches the filter.
-    pub fn push_filter(&mut self, filter: &EntityFilter) -> &mut Self {
-        self.push("fe.entity_id IN (");
-        self.push_id_set(filter);
-        self.push(")")
-    }
-
     /// Appends a `SELECT` of the entity ids matching `filter`, computed from the search rows
     /// alone (INTERSECT/UNION/EXCEPT), so the database reads no entity before it knows the
     /// entity matches.
@@ -517,6 +510,32 @@ impl SqlBuilder {
         }
     }
 
+    /// Appends the keyset condition of a page that starts after (`cmp` `>`) or before (`<`)
+    /// the row with sort value `value` (`s.value`) and id `id`, ids in `id_column`.
+    fn push_after(&mut self, value: Option<&str>, id_column: &str, id: &str, cmp: &str) {
+        if let Some(v) = value {
+            self.push(&format!(" AND (s.value {cmp} "));
+            self.bind_text(v);
+            self.push(" OR (s.value = ");
+            self.bind_text(v);
+            self.push(&format!(" AND {id_column} {cmp} "));
+            self.bind_text(id);
+            self.push("))");
+        } else {
+            self.push(&format!(" AND {id_column} {cmp} "));
+            self.bind_text(id);
+        }
+    }
+
+    fn push_limit_offset(&mut self, limit: i64, offset: i64) {
+        self.push(" LIMIT ");
+        self.bind_int(limit);
+        if offset > 0 {
+            self.push(" OFFSET ");
+            self.bind_int(offset);
+        }
+    }
+
     /// Appends the driving condition's ids as a derived table `d`, each id once.
     fn push_driver(&mut self, condition: Condition<'_>) {
         // One value of one key lists each entity once (search rows are deduplicated).
@@ -663,32 +682,14 @@ fn page_planned(
         (">", "ASC")
     };
     if let Some(bound) = boundary {
-        match (sort_key, &bound.sort_value) {
-            (Some(_), Some(v)) => {
-                b.push(&format!(" AND (s.value {cmp} "));
-                b.bind_text(v);
-                b.push(" OR (s.value = ");
-                b.bind_text(v);
-                b.push(&format!(" AND {id} {cmp} "));
-                b.bind_text(&bound.entity_id);
-                b.push("))");
-            }
-            _ => {
-                b.push(&format!(" AND {id} {cmp} "));
-                b.bind_text(&bound.entity_id);
-            }
-        }
+        let value = bound.sort_value.as_deref().filter(|_| sort_key.is_some());
+        b.push_after(value, id, &bound.entity_id, cmp);
     }
     match sort_key {
         Some(_) => b.push(&format!(" ORDER BY s.value {dir}, {id} {dir}")),
         None => b.push(&format!(" ORDER BY {id} {dir}")),
     };
-    b.push(" LIMIT ");
-    b.bind_int(limit);
-    if offset > 0 {
-        b.push(" OFFSET ");
-        b.bind_int(offset);
-    }
+    b.push_limit_offset(limit, offset);
     load_page(conn, b, dir, backwards)
 }
 
@@ -744,35 +745,20 @@ fn page_by_kind_sort_index(
         (">", "ASC")
     };
     if let Some(bound) = boundary {
-        match (sorted, &bound.sort_value) {
-            (true, Some(v)) => {
-                b.push(&format!(" AND (s.value {cmp} "));
-                b.bind_text(v);
-                b.push(" OR (s.value = ");
-                b.bind_text(v);
-                b.push(&format!(" AND s.entity_id {cmp} "));
-                b.bind_text(&bound.entity_id);
-                b.push("))");
-            }
-            (true, None) => {
-                b.push(&format!(" AND s.entity_id {cmp} "));
-                b.bind_text(&bound.entity_id);
-            }
+        if sorted {
+            b.push_after(
+                bound.sort_value.as_deref(),
+                "s.entity_id",
+                &bound.entity_id,
+                cmp,
+            );
+        } else {
             // A uid's search value is the uid itself.
-            (false, _) => {
-                b.push(&format!(" AND s.value {cmp} "));
-                b.bind_text(&bound.entity_id);
-            }
+            b.push_after(None, "s.value", &bound.entity_id, cmp);
         }
     }
-    b.push(&format!(
-        " ORDER BY s.value {dir}, s.entity_id {dir} LIMIT "
-    ));
-    b.bind_int(limit);
-    if offset > 0 {
-        b.push(" OFFSET ");
-        b.bind_int(offset);
-    }
+    b.push(&format!(" ORDER BY s.value {dir}, s.entity_id {dir}"));
+    b.push_limit_offset(limit, offset);
     load_page(conn, b, dir, backwards)
 }
 
