@@ -3,9 +3,8 @@
 
 use crate::app::AppState;
 use crate::config::Config;
-use portico_catalog::processing::CatalogRule;
-use portico_catalog::{ConfiguredLocation, EngineSettings};
-use portico_store::DbTarget;
+use portico_catalog::ConfiguredLocation;
+use portico_store::{create_scratch_database, drop_scratch_database, DbTarget};
 use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -170,63 +169,29 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             None,
         ),
         "postgres" => {
-            let name = format!("portico_bench_{}", uuid::Uuid::new_v4().simple());
-            create_pg_database(&args.postgres_url, &name, true)?;
-            let base = args
-                .postgres_url
-                .rsplit_once('/')
-                .map(|(b, _)| b)
-                .unwrap_or(&args.postgres_url);
-            (DbTarget::Postgres(format!("{base}/{name}")), Some(name))
+            let (name, url) = create_scratch_database(&args.postgres_url, "portico_bench")?;
+            (DbTarget::Postgres(url), Some(name))
         }
         other => anyhow::bail!("unknown backend {other}: use sqlite or postgres"),
     };
     let config = Config {
-        database,
-        listen_host: "127.0.0.1".into(),
-        listen_port: 0,
-        base_url: None,
-        reading_allow: vec![],
         catalog_locations: vec![ConfiguredLocation {
             location_type: "file".into(),
             target: location.display().to_string(),
         }],
-        catalog_rules: vec![CatalogRule {
-            allow: [
-                "Component",
-                "System",
-                "API",
-                "Resource",
-                "Location",
-                "Domain",
-                "Group",
-                "User",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            locations: None,
-        }],
-        registration_types: vec!["url".into()],
-        engine: EngineSettings {
-            processing_interval: (3600, 3600),
-            ..EngineSettings::default()
-        },
-        auth: Default::default(),
         // The benchmark measures the catalog; its clients send no tokens.
         backend_auth: portico_auth::config::BackendAuthConfig {
             dangerously_disable_default_auth_policy: true,
             ..Default::default()
         },
-        permission: Default::default(),
-        github: Default::default(),
+        ..Config::loopback(database)
     };
     let result = measure(config, &args, &owners).await;
     if let Some(name) = pg_cleanup {
         if args.keep {
             println!("kept the PostgreSQL database {name}");
         } else {
-            create_pg_database(&args.postgres_url, &name, false)?;
+            drop_scratch_database(&args.postgres_url, &name)?;
         }
     }
     if args.keep {
@@ -235,18 +200,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     result
-}
-
-pub(crate) fn create_pg_database(admin_url: &str, name: &str, create: bool) -> anyhow::Result<()> {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let mut admin = diesel::pg::PgConnection::establish(admin_url)?;
-    if create {
-        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
-    } else {
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-    }
-    Ok(())
 }
 
 async fn measure(config: Config, args: &BenchArgs, owners: &[String]) -> anyhow::Result<()> {

@@ -85,17 +85,9 @@ pub async fn run(args: BenchGithubArgs) -> anyhow::Result<()> {
             None,
         ),
         "postgres" => {
-            let name = format!("portico_bench_{}", uuid::Uuid::new_v4().simple());
-            crate::bench::create_pg_database(&args.postgres_url, &name, true)?;
-            let base = args
-                .postgres_url
-                .rsplit_once('/')
-                .map(|(b, _)| b)
-                .unwrap_or(&args.postgres_url);
-            (
-                json!({"client": "pg", "connection": format!("{base}/{name}")}),
-                Some(name),
-            )
+            let (name, url) =
+                portico_store::create_scratch_database(&args.postgres_url, "portico_bench")?;
+            (json!({"client": "pg", "connection": url}), Some(name))
         }
         other => anyhow::bail!("unknown backend {other}: use sqlite or postgres"),
     };
@@ -117,7 +109,7 @@ pub async fn run(args: BenchGithubArgs) -> anyhow::Result<()> {
     let config = Config::from_loaded(&loaded)?;
     let result = measure(config, &double, n, limit).await;
     if let Some(name) = pg_cleanup {
-        crate::bench::create_pg_database(&args.postgres_url, &name, false)?;
+        portico_store::drop_scratch_database(&args.postgres_url, &name)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     result

@@ -115,6 +115,44 @@ struct PorticoCatalog {
 }
 
 impl Config {
+    /// A server on a random loopback port with no locations, every kind allowed from every
+    /// location, and entities reprocessed hourly: where the benchmark and the end-to-end
+    /// tests start from before they set what they measure or test.
+    pub fn loopback(database: DbTarget) -> Config {
+        let every_kind = [
+            "Component",
+            "System",
+            "API",
+            "Resource",
+            "Location",
+            "Domain",
+            "Group",
+            "User",
+            "Template",
+        ];
+        Config {
+            database,
+            listen_host: "127.0.0.1".into(),
+            listen_port: 0,
+            base_url: None,
+            reading_allow: Vec::new(),
+            catalog_locations: Vec::new(),
+            catalog_rules: vec![CatalogRule {
+                allow: every_kind.iter().map(|k| k.to_string()).collect(),
+                locations: None,
+            }],
+            registration_types: vec!["url".into()],
+            engine: EngineSettings {
+                processing_interval: (3600, 3600),
+                ..EngineSettings::default()
+            },
+            auth: Default::default(),
+            backend_auth: Default::default(),
+            permission: Default::default(),
+            github: Default::default(),
+        }
+    }
+
     /// Loads and merges the files (later wins), applies `${VAR}` and `APP_CONFIG_*` from the
     /// process environment, and checks every known key's type.
     pub fn load(files: &[PathBuf]) -> anyhow::Result<Config> {

@@ -4,7 +4,6 @@
 use actix_web::{web, App, HttpResponse, HttpServer};
 use portico::app::AppState;
 use portico::config::Config;
-use portico_catalog::processing::CatalogRule;
 use portico_catalog::read::AllowedHost;
 use portico_catalog::{ConfiguredLocation, EngineSettings, OrphanStrategy};
 use portico_test_support::TestDb;
@@ -13,26 +12,6 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, RwLock};
 
-pub fn all_kinds_rule() -> Vec<CatalogRule> {
-    vec![CatalogRule {
-        allow: [
-            "Component",
-            "System",
-            "API",
-            "Resource",
-            "Location",
-            "Domain",
-            "Group",
-            "User",
-            "Template",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-        locations: None,
-    }]
-}
-
 /// A config for tests: all kinds allowed, given locations, reads allowed from `allow`.
 pub fn test_config(
     db: &TestDb,
@@ -40,24 +19,15 @@ pub fn test_config(
     allow: Vec<AllowedHost>,
 ) -> Config {
     Config {
-        database: db.target.clone(),
-        listen_host: "127.0.0.1".into(),
-        listen_port: 0,
-        base_url: None,
         reading_allow: allow,
         catalog_locations: locations,
-        catalog_rules: all_kinds_rule(),
-        registration_types: vec!["url".into()],
         engine: EngineSettings {
             processing_interval: (3600, 3600),
             orphan_strategy: OrphanStrategy::Keep,
             batch_size: 50,
             concurrency: 8,
         },
-        auth: Default::default(),
-        backend_auth: Default::default(),
-        permission: Default::default(),
-        github: Default::default(),
+        ..Config::loopback(db.target.clone())
     }
 }
 

@@ -6,10 +6,12 @@ mod conn;
 mod error;
 mod migrate;
 pub mod schema;
+mod scratch;
 
 pub use conn::{Backend, Db, DbConn, DbTarget};
 pub use error::StoreError;
 pub use migrate::{migration_names, run_migrations};
+pub use scratch::{create_scratch_database, drop_scratch_database};
 
 /// Current time in Unix milliseconds, the unit of every time column.
 pub fn now_millis() -> i64 {

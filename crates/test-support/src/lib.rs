@@ -9,9 +9,9 @@
     reason = "test set-up that fails should stop the test at once"
 )]
 
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
-use portico_store::{run_migrations, Db, DbTarget};
+use portico_store::{
+    create_scratch_database, drop_scratch_database, run_migrations, Db, DbTarget, StoreError,
+};
 
 /// Where the harness finds a PostgreSQL server it may create databases on.
 pub fn postgres_admin_url() -> String {
@@ -79,32 +79,23 @@ impl TestDb {
 
 fn create_postgres_database() -> Option<(DbTarget, Cleanup)> {
     let admin_url = postgres_admin_url();
-    let mut admin = match diesel::pg::PgConnection::establish(&admin_url) {
-        Ok(c) => c,
-        Err(e) => {
+    match create_scratch_database(&admin_url, "portico_test") {
+        Ok((name, url)) => Some((
+            DbTarget::Postgres(url),
+            Cleanup::DropDatabase { admin_url, name },
+        )),
+        Err(e @ StoreError::Connect(_)) => {
             if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-                panic!("CI=true but PostgreSQL is not reachable at {admin_url}: {e}");
+                panic!("CI=true but PostgreSQL is not reachable: {e}");
             }
             eprintln!(
-                "\n*** SKIP: PostgreSQL is not reachable at {admin_url} ({e}); \
-                 PostgreSQL tests are skipped. Under CI=true this is a failure. ***\n"
+                "\n*** SKIP: {e}; PostgreSQL tests are skipped. Under CI=true this is a \
+                 failure. ***\n"
             );
-            return None;
+            None
         }
-    };
-    let name = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create test database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(&admin_url);
-    let url = format!("{base}/{name}");
-    Some((
-        DbTarget::Postgres(url),
-        Cleanup::DropDatabase { admin_url, name },
-    ))
+        Err(e) => panic!("cannot create a test database: {e}"),
+    }
 }
 
 impl Drop for TestDb {
@@ -114,13 +105,8 @@ impl Drop for TestDb {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::DropDatabase { admin_url, name } => {
-                if let Ok(mut admin) = diesel::pg::PgConnection::establish(admin_url) {
-                    // FORCE ends the pools' connections that may still be open.
-                    if let Err(e) =
-                        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    {
-                        tracing::warn!(database = %name, "could not drop test database: {e}");
-                    }
+                if let Err(e) = drop_scratch_database(admin_url, name) {
+                    tracing::warn!(database = %name, "could not drop test database: {e}");
                 }
             }
         }

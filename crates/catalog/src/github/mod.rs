@@ -65,6 +65,31 @@ pub struct HostQuota {
     pub error: Option<String>,
 }
 
+/// The providers that run on a schedule.
+#[derive(Debug, Clone, Copy)]
+enum ScheduledProvider {
+    Discovery,
+    OrgImport,
+}
+
+impl ScheduledProvider {
+    /// Where the provider is configured, for messages.
+    fn config_key(self) -> &'static str {
+        match self {
+            ScheduledProvider::Discovery => "catalog.providers.github",
+            ScheduledProvider::OrgImport => "catalog.providers.githubOrg",
+        }
+    }
+
+    /// The key of its schedule's lease.
+    fn task_key(self, id: &str) -> String {
+        match self {
+            ScheduledProvider::Discovery => discovery_provider_key(id),
+            ScheduledProvider::OrgImport => org_provider_key(id),
+        }
+    }
+}
+
 /// The provider key of a discovery provider's full mutations.
 pub fn discovery_provider_key(id: &str) -> String {
     format!("github-provider:{id}")
@@ -303,51 +328,38 @@ impl GithubCatalog {
     /// database through leases (`task_leases`): each due run happens on one replica. Returns
     /// the schedule loops, which end when `cancel` fires (after a run in progress).
     pub fn spawn_schedules(&self, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
-        let mut loops = Vec::new();
-        for provider in &self.inner.settings.providers {
-            let what = format!("catalog.providers.github.{}", provider.id);
-            let schedule = self.schedule_or_default(provider.schedule.as_ref(), &what);
-            let this = self.clone();
-            let id = provider.id.clone();
-            loops.push(self.spawn_schedule(
-                discovery_provider_key(&id),
-                schedule,
-                cancel.clone(),
-                move || {
+        let settings = &self.inner.settings;
+        let discovery = settings
+            .providers
+            .iter()
+            .map(|p| (ScheduledProvider::Discovery, &p.id, p.schedule.as_ref()));
+        let org_import = settings
+            .org_providers
+            .iter()
+            .map(|p| (ScheduledProvider::OrgImport, &p.id, p.schedule.as_ref()));
+        discovery
+            .chain(org_import)
+            .map(|(kind, id, schedule)| {
+                let what = format!("{}.{id}", kind.config_key());
+                let schedule = self.schedule_or_default(schedule, &what);
+                let this = self.clone();
+                let id = id.clone();
+                self.spawn_schedule(kind.task_key(&id), schedule, cancel.clone(), move || {
                     let this = this.clone();
                     let id = id.clone();
-                    async move {
-                        // Failures are logged where they happen; the next run tries again.
-                        this.run_discovery(&id)
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| e.to_string())
-                    }
-                },
-            ));
-        }
-        for provider in &self.inner.settings.org_providers {
-            let what = format!("catalog.providers.githubOrg.{}", provider.id);
-            let schedule = self.schedule_or_default(provider.schedule.as_ref(), &what);
-            let this = self.clone();
-            let id = provider.id.clone();
-            loops.push(self.spawn_schedule(
-                org_provider_key(&id),
-                schedule,
-                cancel.clone(),
-                move || {
-                    let this = this.clone();
-                    let id = id.clone();
-                    async move {
-                        this.run_org_import(&id)
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| e.to_string())
-                    }
-                },
-            ));
-        }
-        loops
+                    // Failures are logged where they happen; the next run tries again.
+                    async move { this.run_scheduled(kind, &id).await }
+                })
+            })
+            .collect()
+    }
+
+    async fn run_scheduled(&self, kind: ScheduledProvider, id: &str) -> Result<(), String> {
+        let outcome = match kind {
+            ScheduledProvider::Discovery => self.run_discovery(id).await.map(|_| ()),
+            ScheduledProvider::OrgImport => self.run_org_import(id).await.map(|_| ()),
+        };
+        outcome.map_err(|e| e.to_string())
     }
 
     fn spawn_schedule<F, Fut>(
