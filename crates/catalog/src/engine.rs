@@ -5,7 +5,7 @@
 
 use crate::error::{CatalogError, CatalogResult};
 use crate::processing::{EmittedEntity, ProcessingOutput, Processor, StatusItem};
-use crate::stitch::{content_hash, stitch_entity};
+use crate::stitch::stitch_entity;
 use crate::store::{self, ReferenceSource, UpsertOutcome};
 use futures_util::StreamExt;
 use portico_model::EntityRef;
@@ -70,6 +70,10 @@ pub struct Engine {
 /// bulk ingest by minutes.
 const ANALYZE_AFTER_STITCHES: usize = 10_000;
 
+/// After this many stitched entities, the tables are vacuumed and analyzed as soon as nothing
+/// more is due, rather than waiting for [`ANALYZE_AFTER_STITCHES`].
+const ANALYZE_WHEN_SETTLED: usize = 1_000;
+
 /// What one tick did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TickStats {
@@ -127,8 +131,9 @@ impl Engine {
                 let now = now_millis();
                 let source = ReferenceSource::Provider(&source_key);
                 let mut refs = Vec::new();
-                for e in &emitted {
-                    match store::upsert_emitted_entity(conn, source, e, now)? {
+                let outcomes = store::upsert_emitted_entities(conn, source, &emitted, now)?;
+                for (e, outcome) in emitted.iter().zip(outcomes) {
+                    match outcome {
                         UpsertOutcome::Conflict { existing_location_key } => {
                             tracing::warn!(entity.r#ref = %e.entity_ref, %existing_location_key, "provider entity conflicts with an existing one");
                         }
@@ -196,7 +201,8 @@ impl Engine {
                 break;
             }
         }
-        self.refresh_statistics(stitched).await?;
+        let settled = processed < self.settings.batch_size as usize;
+        self.refresh_statistics(stitched, settled).await?;
         if processed + stitched > 0 {
             tracing::debug!(
                 processed,
@@ -212,7 +218,11 @@ impl Engine {
         })
     }
 
-    async fn refresh_statistics(&self, stitched: usize) -> CatalogResult<()> {
+    /// Vacuums and analyzes PostgreSQL's listing tables after many stitches, or after a
+    /// good few once nothing more is due (the end of an ingest): besides statistics and the
+    /// visibility map, vacuum moves the trigram index's pending entries into the index, and
+    /// searches read the pending list whole until it does.
+    async fn refresh_statistics(&self, stitched: usize, settled: bool) -> CatalogResult<()> {
         use std::sync::atomic::Ordering;
         if self.db.backend() != portico_store::Backend::Postgres {
             return Ok(());
@@ -221,7 +231,8 @@ impl Engine {
             .stitched_since_analyze
             .fetch_add(stitched, Ordering::Relaxed)
             + stitched;
-        if total < ANALYZE_AFTER_STITCHES {
+        let due = total >= ANALYZE_AFTER_STITCHES || (settled && total >= ANALYZE_WHEN_SETTLED);
+        if !due {
             return Ok(());
         }
         self.stitched_since_analyze.store(0, Ordering::Relaxed);
@@ -367,30 +378,39 @@ fn final_entity_of(input: store::StitchInput) -> Option<store::FinalEntityWrite>
     })
 }
 
+/// A hash of everything a processing result writes, to skip writing an unchanged one. Fed
+/// piece by piece: a location's result may list a whole catalog of children, and building
+/// one JSON value of it first cost more memory than the children themselves.
 fn result_hash(output: &ProcessingOutput) -> String {
-    let relations: Vec<String> = output
-        .relations
-        .iter()
-        .map(|r| format!("{} {} {}", r.source, r.relation_type, r.target))
-        .collect();
-    let children: Vec<(&str, &str, &str)> = output
-        .children
-        .iter()
-        .map(|c| {
-            (
-                c.entity_ref.as_str(),
-                c.location_key.as_str(),
-                c.hash.as_str(),
-            )
-        })
-        .collect();
-    content_hash(&serde_json::json!({
-        "processed": output.processed,
-        "relations": relations,
-        "children": children,
-        "unread": output.unread_location_keys,
-        "errors": output.errors,
-    }))
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    match &output.processed {
+        Some(p) => field(p.to_string().as_bytes()),
+        None => field(b"-"),
+    }
+    for r in &output.relations {
+        field(format!("{} {} {}", r.source, r.relation_type, r.target).as_bytes());
+    }
+    field(b"children");
+    for c in &output.children {
+        field(c.entity_ref.as_bytes());
+        field(c.location_key.as_bytes());
+        field(c.hash.as_bytes());
+    }
+    field(b"unread");
+    for key in &output.unread_location_keys {
+        field(key.as_bytes());
+    }
+    field(
+        serde_json::to_string(&output.errors)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    hex::encode(&hasher.finalize()[..20])
 }
 
 /// A result that touches no other entity's processing state: a processed entity that emits
@@ -442,8 +462,9 @@ fn write_result(
     if output.processed.is_some() {
         let source = ReferenceSource::Entity(&claim.entity_ref);
         let mut child_refs = Vec::with_capacity(output.children.len());
-        for child in &output.children {
-            match store::upsert_emitted_entity(conn, source, child, now)? {
+        let outcomes = store::upsert_emitted_entities(conn, source, &output.children, now)?;
+        for (child, outcome) in output.children.iter().zip(outcomes) {
+            match outcome {
                 UpsertOutcome::Conflict { existing_location_key } => errors.push(StatusItem::error(
                     "ConflictError",
                     format!(

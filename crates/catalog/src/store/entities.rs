@@ -123,54 +123,37 @@ impl SqlBuilder {
         }
     }
 
-    /// Appends a `SELECT` of the entity ids matching `filter`, computed from the search rows
-    /// alone (INTERSECT/UNION/EXCEPT), so the database reads no entity before it knows the
-    /// entity matches.
-    pub fn push_id_set(&mut self, filter: &EntityFilter) -> &mut Self {
+    /// Appends a `SELECT` of the entity ids matching `filter`. The enumerable filters that
+    /// drive listings (see [`is_enumerable`]) are read off the search index alone; any other
+    /// filter is tested entity by entity.
+    fn push_id_set(&mut self, filter: &EntityFilter) -> &mut Self {
         match filter {
-            EntityFilter::All(items) if items.is_empty() => {
-                self.push("SELECT entity_id FROM final_entities");
-            }
-            EntityFilter::Any(items) if items.is_empty() => {
-                self.push("SELECT entity_id FROM final_entities WHERE 1=0");
-            }
-            EntityFilter::All(items) | EntityFilter::Any(items) if items.len() == 1 => {
-                self.push_id_set(&items[0]);
-            }
-            EntityFilter::All(items) | EntityFilter::Any(items) => {
-                let op = if matches!(filter, EntityFilter::All(_)) {
-                    " INTERSECT "
-                } else {
-                    " UNION "
-                };
+            EntityFilter::Any(items) if is_enumerable(filter) => {
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        self.push(op);
+                        self.push(" UNION ");
                     }
                     self.push_wrapped_id_set(item);
                 }
             }
-            EntityFilter::Not(inner) => {
-                self.push("SELECT entity_id FROM final_entities EXCEPT ");
-                self.push_wrapped_id_set(inner);
-            }
-            EntityFilter::Key { key, values } => {
+            EntityFilter::Key {
+                key,
+                values: Some(values),
+            } => {
                 self.push_key_scan();
                 self.push(" WHERE key = ");
                 self.bind_text(key);
-                if let Some(values) = values {
-                    if values.is_empty() {
-                        self.push(" AND 1=0");
-                    } else {
-                        self.push(" AND value IN (");
-                        for (i, v) in values.iter().enumerate() {
-                            if i > 0 {
-                                self.push(", ");
-                            }
-                            self.bind_text(v);
+                if values.is_empty() {
+                    self.push(" AND 1=0");
+                } else {
+                    self.push(" AND value IN (");
+                    for (i, v) in values.iter().enumerate() {
+                        if i > 0 {
+                            self.push(", ");
                         }
-                        self.push(")");
+                        self.bind_text(v);
                     }
+                    self.push(")");
                 }
             }
             EntityFilter::HasPrefix { key, prefix } => {
@@ -180,6 +163,10 @@ impl SqlBuilder {
                 self.push(" AND value LIKE ");
                 self.bind_text(&format!("{}%", escape_like(prefix)));
                 self.push(" ESCAPE '\\'");
+            }
+            other => {
+                self.push("SELECT fe.entity_id AS entity_id FROM final_entities fe WHERE ");
+                self.push_match(other, "fe.entity_id");
             }
         }
         self
@@ -196,7 +183,12 @@ impl SqlBuilder {
 
     /// Appends a `SELECT` of the ids whose value of one of `fields` contains `term`
     /// (case-insensitively).
-    pub fn push_full_text_id_set(&mut self, term: &str, fields: &[String]) -> &mut Self {
+    fn push_full_text_id_set(&mut self, term: &str, fields: &[String]) -> &mut Self {
+        let term = term.to_lowercase();
+        let fields: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+        if uses_full_text_index(&term, &fields) {
+            return self.push_indexed_full_text_id_set(&term, &fields);
+        }
         self.push_key_scan();
         self.push(" WHERE key IN (");
         for (i, f) in fields.iter().enumerate() {
@@ -206,7 +198,37 @@ impl SqlBuilder {
             self.bind_text(&f.to_lowercase());
         }
         self.push(") AND ");
-        self.push_contains("value", &term.to_lowercase());
+        self.push_contains("value", &term);
+        self
+    }
+
+    /// [`Self::push_full_text_id_set`] through the trigram index of the indexed keys (see
+    /// [`uses_full_text_index`]); `term` and `fields` are lower-cased.
+    fn push_indexed_full_text_id_set(&mut self, term: &str, fields: &[String]) -> &mut Self {
+        // The keys are written into the statement, not bound: PostgreSQL uses a partial
+        // index only when it can prove the query's keys are among the index's.
+        let keys = fields
+            .iter()
+            .map(|f| format!("'{f}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self.backend {
+            Backend::Sqlite => {
+                // A phrase of trigrams matches where the term is a substring; the value is
+                // tested again because the index folds case and other keys share it.
+                self.push("SELECT s.entity_id AS entity_id FROM search_text t CROSS JOIN search s WHERE t.search_text MATCH ");
+                self.bind_text(&format!("\"{}\"", term.replace('"', "\"\"")));
+                self.push(&format!(" AND s.id = t.rowid AND s.key IN ({keys}) AND "));
+                self.push_contains("s.value", term);
+            }
+            Backend::Postgres => {
+                self.push(&format!(
+                    "SELECT entity_id FROM search WHERE key IN ({keys}) AND value LIKE "
+                ));
+                self.bind_text(&format!("%{}%", escape_like(term)));
+                self.push(" ESCAPE '\\'");
+            }
+        }
         self
     }
 
@@ -246,6 +268,17 @@ impl SqlBuilder {
         })?;
         Ok(rows)
     }
+}
+
+/// Whether a full-text search goes through the trigram index: every field is one of
+/// [`FULL_TEXT_INDEXED_KEYS`](crate::store::FULL_TEXT_INDEXED_KEYS) and the term is at least
+/// one trigram long (shorter terms would match every indexed value).
+fn uses_full_text_index(term: &str, fields: &[String]) -> bool {
+    term.chars().count() >= 3
+        && !fields.is_empty()
+        && fields
+            .iter()
+            .all(|f| crate::store::FULL_TEXT_INDEXED_KEYS.contains(&f.as_str()))
 }
 
 /// Escapes `LIKE` wildcards so a term matches literally (with `ESCAPE '\'`).
@@ -978,8 +1011,23 @@ mod planner_tests {
                 }),
                 None,
             ),
+            // Through the trigram index: one key, two keys (an entity may match on both),
+            // and terms with LIKE wildcards and phrase quotes, which must match literally.
             (None, Some(("number 1", fields.clone()))),
-            (Some(kind("component")), Some(("NUMBER", fields))),
+            (Some(kind("component")), Some(("NUMBER", fields.clone()))),
+            (
+                None,
+                Some((
+                    "ty-1",
+                    vec!["metadata.name".to_string(), "metadata.title".to_string()],
+                )),
+            ),
+            (None, Some(("r_1", fields.clone()))),
+            (None, Some(("r \"1", fields.clone()))),
+            // Scanned: a term shorter than a trigram, and a key the index does not hold.
+            (None, Some(("er", fields.clone()))),
+            (None, Some(("1", fields))),
+            (None, Some(("ervic", vec!["spec.type".to_string()]))),
         ]
     }
 

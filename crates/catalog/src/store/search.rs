@@ -3,6 +3,7 @@
 
 use crate::error::CatalogResult;
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 use portico_query::{build_search_rows, SearchRow};
 use portico_store::schema::{facet_counts as fc, final_entities as fe, search as s};
 use portico_store::{with_conn, DbConn};
@@ -39,6 +40,15 @@ pub const KIND_SORT_KEYS: [&str; 6] = [
     "spec.type",
     "spec.lifecycle",
     "spec.owner",
+];
+
+/// The keys whose values the trigram index holds (see the migration that creates it): the
+/// fields Backstage's and Portico's catalog pages search. Full-text filters on other keys
+/// scan the key's values.
+pub const FULL_TEXT_INDEXED_KEYS: [&str; 3] = [
+    "metadata.name",
+    "metadata.title",
+    "spec.profile.displayname",
 ];
 
 /// A stitched entity ready to be stored.
@@ -120,6 +130,9 @@ pub fn write_final_entities(
 /// Entities per `IN (…)` list: well under both backends' bind-parameter limits.
 const CHUNK: usize = 500;
 
+/// Search rows per insert: five values each, well under both backends' limits.
+const SEARCH_ROW_CHUNK: usize = 500;
+
 /// Removes a final entity with its search rows, keeping facet counts right.
 pub fn delete_final_entity(conn: &mut DbConn<'_>, entity_id: &str) -> CatalogResult<()> {
     replace_search_rows(conn, vec![(entity_id.to_string(), Vec::new())])?;
@@ -152,75 +165,111 @@ fn replace_search_rows(
         }
     }
     let mut stale_ids = Vec::new();
-    let mut added: Vec<(String, Option<String>, SearchRow)> = Vec::new();
+    // Rows to insert: the index of their entity in `entities`, the kind on sort-key rows,
+    // and the row.
+    let mut added: Vec<(usize, Option<&str>, &SearchRow)> = Vec::new();
     let mut deltas: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (entity_id, new_rows) in entities {
+    let kinds: Vec<Option<String>> = entities
+        .iter()
+        .map(|(_, rows)| {
+            rows.iter()
+                .find(|r| r.key == "kind")
+                .and_then(|r| r.value.clone())
+        })
+        .collect();
+    let count_added = |deltas: &mut BTreeMap<(String, String), i64>, r: &SearchRow| {
+        if let (true, Some(v)) = (is_counted_facet_key(&r.key), &r.original_value) {
+            *deltas.entry((r.key.clone(), v.clone())).or_default() += 1;
+        }
+    };
+    for (index, (entity_id, new_rows)) in entities.iter().enumerate() {
         // Rows of the sort keys carry the entity's kind, for the per-kind sort index.
-        let kind = new_rows
-            .iter()
-            .find(|r| r.key == "kind")
-            .and_then(|r| r.value.clone());
+        let sort_kind = |r: &SearchRow| {
+            kinds[index]
+                .as_deref()
+                .filter(|_| KIND_SORT_KEYS.contains(&r.key.as_str()))
+        };
+        let Some(old_rows) = old_by_entity.remove(entity_id) else {
+            // A new entity (most of an ingest): every row is added.
+            for r in new_rows {
+                count_added(&mut deltas, r);
+                added.push((index, sort_kind(r), r));
+            }
+            continue;
+        };
         // Multiset difference: rows present in both stay.
-        let mut wanted: HashMap<RowKey, usize> = HashMap::new();
-        for r in &new_rows {
+        let mut wanted: HashMap<(&str, Option<&str>, Option<&str>), usize> = HashMap::new();
+        for r in new_rows {
             *wanted
-                .entry((r.key.clone(), r.original_value.clone(), r.value.clone()))
+                .entry((&r.key, r.original_value.as_deref(), r.value.as_deref()))
                 .or_default() += 1;
         }
-        for (id, row_key) in old_by_entity.remove(&entity_id).unwrap_or_default() {
-            match wanted.get_mut(&row_key) {
+        for (id, (key, original, value)) in &old_rows {
+            match wanted.get_mut(&(key.as_str(), original.as_deref(), value.as_deref())) {
                 Some(n) if *n > 0 => *n -= 1,
                 _ => {
-                    stale_ids.push(id);
-                    if let (true, Some(v)) = (is_counted_facet_key(&row_key.0), row_key.1) {
-                        *deltas.entry((row_key.0, v)).or_default() -= 1;
+                    stale_ids.push(*id);
+                    if let (true, Some(v)) = (is_counted_facet_key(key), original) {
+                        *deltas.entry((key.clone(), v.clone())).or_default() -= 1;
                     }
                 }
             }
         }
         for r in new_rows {
-            let row_key = (r.key.clone(), r.original_value.clone(), r.value.clone());
+            let row_key = (
+                r.key.as_str(),
+                r.original_value.as_deref(),
+                r.value.as_deref(),
+            );
             if let Some(n) = wanted.get_mut(&row_key) {
                 if *n > 0 {
                     *n -= 1;
-                    if let (true, Some(v)) = (is_counted_facet_key(&r.key), &r.original_value) {
-                        *deltas.entry((r.key.clone(), v.clone())).or_default() += 1;
-                    }
-                    let sort_kind = kind
-                        .clone()
-                        .filter(|_| KIND_SORT_KEYS.contains(&r.key.as_str()));
-                    added.push((entity_id.clone(), sort_kind, r));
+                    count_added(&mut deltas, r);
+                    added.push((index, sort_kind(r), r));
                 }
             }
         }
     }
+    // In index order: consecutive inserts then land on the same pages of the (key, value)
+    // index instead of one page per key for every entity.
+    added.sort_unstable_by(|a, b| (&a.2.key, &a.2.value).cmp(&(&b.2.key, &b.2.value)));
     for chunk in stale_ids.chunks(CHUNK) {
         with_conn!(conn, c => diesel::delete(s::table.filter(s::id.eq_any(chunk))).execute(*c))?;
     }
-    for chunk in added.chunks(150) {
+    for chunk in added.chunks(SEARCH_ROW_CHUNK) {
         let rows: Vec<_> = chunk
             .iter()
-            .map(|(entity_id, sort_kind, r)| {
+            .map(|(index, sort_kind, r)| {
                 (
-                    s::entity_id.eq(entity_id),
+                    s::entity_id.eq(&entities[*index].0),
                     s::key.eq(&r.key),
                     s::original_value.eq(r.original_value.as_deref()),
                     s::value.eq(r.value.as_deref()),
-                    s::sort_kind.eq(sort_kind.as_deref()),
+                    s::sort_kind.eq(*sort_kind),
                 )
             })
             .collect();
         with_conn!(conn, c => diesel::insert_into(s::table).values(&rows).execute(*c))?;
     }
-    for ((key, value), delta) in deltas {
-        if delta == 0 {
-            continue;
-        }
+    // One statement per chunk of values: a batch of entities changes the counts of a few
+    // thousand values (every system, owner and group they point at), and a statement each
+    // made these upserts the largest share of stitching's round trips to PostgreSQL.
+    let deltas: Vec<((String, String), i64)> = deltas
+        .into_iter()
+        .filter(|(_, delta)| *delta != 0)
+        .collect();
+    for chunk in deltas.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|((key, value), delta)| {
+                (fc::key.eq(key), fc::value.eq(value), fc::count.eq(*delta))
+            })
+            .collect();
         with_conn!(conn, c => diesel::insert_into(fc::table)
-            .values((fc::key.eq(&key), fc::value.eq(&value), fc::count.eq(delta)))
+            .values(&rows)
             .on_conflict((fc::key, fc::value))
             .do_update()
-            .set(fc::count.eq(fc::count + delta))
+            .set(fc::count.eq(fc::count + excluded(fc::count)))
             .execute(*c))?;
     }
     Ok(())

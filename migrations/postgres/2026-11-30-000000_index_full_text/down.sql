@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS search_text_trgm_idx;
