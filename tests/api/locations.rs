@@ -362,3 +362,120 @@ async fn the_same_entity_from_two_locations_is_a_conflict(db: TestDb) {
     host.stop().await;
 }
 on_both_backends!(the_same_entity_from_two_locations_is_a_conflict);
+
+/// How many entities match a filter, by `totalItems`.
+async fn count_matching(app: &TestApp, filter: &str) -> u64 {
+    let (status, page) = app
+        .get(&format!(
+            "/api/catalog/entities/by-query?filter={filter}&limit=1"
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["totalItems"].as_u64().unwrap_or_default()
+}
+
+/// A Location emitting thousands of entities writes them a chunk at a time while it reads its
+/// targets: every one is served with its parent (none stitched as an orphan meanwhile), a
+/// conflict in a later chunk is still reported, and a target dropped later orphans exactly
+/// its entities.
+async fn a_location_emitting_thousands_writes_them_in_chunks(db: TestDb) {
+    const FILES: usize = 5;
+    const PER_FILE: usize = 600;
+    let host = FileHost::start().await;
+    host.put("/other.yaml", &component("shared", "team-a"));
+    for f in 0..FILES {
+        let mut docs: Vec<String> = (0..PER_FILE)
+            .map(|i| component(&format!("bulk-{f}-{i}"), "team-b"))
+            .collect();
+        if f == 3 {
+            docs[0] = component("shared", "team-b");
+        }
+        host.put(&format!("/big/part-{f}.yaml"), &docs.join("---\n"));
+    }
+    let location = |files: usize| {
+        let targets: String = (0..files)
+            .map(|f| format!("    - ./part-{f}.yaml\n"))
+            .collect();
+        format!("apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: big\nspec:\n  targets:\n{targets}")
+    };
+    host.put("/big/all.yaml", &location(FILES));
+    let config = test_config(&db, vec![], host.allow());
+    let app = TestApp::spawn(db, config).await;
+    for path in ["/other.yaml", "/big/all.yaml"] {
+        let (status, body) = app
+            .post(
+                "/api/catalog/locations",
+                &json!({"type": "url", "target": host.url(path)}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        app.process().await;
+    }
+
+    assert_eq!(
+        count_matching(&app, "kind=component").await,
+        (FILES * PER_FILE) as u64,
+        "every child once, and `shared` from its first location"
+    );
+    assert_eq!(
+        count_matching(&app, "metadata.annotations.backstage.io/orphan=true").await,
+        0
+    );
+    let (_, shared) = app
+        .get("/api/catalog/entities/by-name/component/default/shared")
+        .await;
+    assert_eq!(
+        shared["spec"]["owner"], "team-a",
+        "the first owner keeps it"
+    );
+    let (_, big) = app
+        .get("/api/catalog/entities/by-name/location/default/big")
+        .await;
+    let conflicts: Vec<&Value> = big["status"]["items"]
+        .as_array()
+        .map(|items| items.iter().collect())
+        .unwrap_or_default();
+    assert_eq!(conflicts.len(), 1, "{big}");
+    assert_eq!(conflicts[0]["error"]["name"], "ConflictError");
+    assert!(
+        conflicts[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("component:default/shared"),
+        "{big}"
+    );
+    let (_, bulk) = app
+        .get("/api/catalog/entities/by-name/component/default/bulk-4-599")
+        .await;
+    assert_eq!(
+        bulk["relations"],
+        json!([{"type": "ownedBy", "targetRef": "group:default/team-b"}])
+    );
+
+    // The last target goes: its entities, and only those, become orphans.
+    host.put("/big/all.yaml", &location(FILES - 1));
+    let registered =
+        portico_catalog::processing::generated_location_name("url", &host.url("/big/all.yaml"));
+    for entity_ref in [
+        format!("location:default/{registered}"),
+        "location:default/big".to_string(),
+    ] {
+        app.post("/api/catalog/refresh", &json!({ "entityRef": entity_ref }))
+            .await;
+        app.process().await;
+    }
+    assert_eq!(
+        count_matching(&app, "metadata.annotations.backstage.io/orphan=true").await,
+        PER_FILE as u64
+    );
+    let (_, gone) = app
+        .get("/api/catalog/entities/by-name/component/default/bulk-4-0")
+        .await;
+    assert_eq!(
+        gone["metadata"]["annotations"]["backstage.io/orphan"], "true",
+        "{gone}"
+    );
+    app.stop().await;
+    host.stop().await;
+}
+on_both_backends!(a_location_emitting_thousands_writes_them_in_chunks);

@@ -4,7 +4,7 @@
 //! claims make sure each unit of work is done by one of them at a time.
 
 use crate::error::{CatalogError, CatalogResult};
-use crate::processing::{EmittedEntity, ProcessingOutput, Processor, StatusItem};
+use crate::processing::{ChildSink, EmittedEntity, ProcessingOutput, Processor, StatusItem};
 use crate::stitch::stitch_entity;
 use crate::store::{self, ReferenceSource, UpsertOutcome};
 use futures_util::StreamExt;
@@ -277,10 +277,16 @@ impl Engine {
             futures_util::stream::iter(claimed)
                 .map(|claim| {
                     let processor = processor.clone();
+                    let sink = claim
+                        .entity_ref
+                        .starts_with("location:")
+                        .then(|| child_sink(self.db.clone(), claim.entity_ref.clone()));
                     async move {
                         let unprocessed: Value =
                             serde_json::from_str(&claim.unprocessed_entity).unwrap_or(Value::Null);
-                        let output = processor.process(&unprocessed).await;
+                        let output = processor
+                            .process_with_sink(&unprocessed, sink.as_ref())
+                            .await;
                         let hash = result_hash(&output);
                         (claim, output, hash)
                     }
@@ -340,9 +346,12 @@ impl Engine {
         self.db
             .write(move |conn| {
                 let refs: Vec<String> = claims.iter().map(|c| c.entity_ref.clone()).collect();
-                let writes = store::load_stitch_inputs(conn, &refs)?
+                let inputs = store::load_stitch_inputs(conn, &refs)?;
+                let ids: Vec<&str> = inputs.iter().map(|i| i.entity_id.as_str()).collect();
+                let stored = store::final_entity_hashes(conn, &ids)?;
+                let writes = inputs
                     .into_iter()
-                    .filter_map(final_entity_of)
+                    .filter_map(|input| final_entity_of(input, &stored))
                     .collect();
                 store::write_final_entities(conn, writes, now_millis())?;
                 store::complete_stitches(conn, &claims)
@@ -352,9 +361,57 @@ impl Engine {
     }
 }
 
-/// The final entity of one stitch input; none when the entity has not been processed yet
-/// (or its stored form is unreadable, which is logged).
-fn final_entity_of(input: store::StitchInput) -> Option<store::FinalEntityWrite> {
+/// The sink a Location's processing writes its children through (see [`ChildSink`]): each
+/// chunk is upserted and recorded as the location's in one transaction, so no child is ever
+/// stored without its parent (and stitched as an orphan meanwhile).
+fn child_sink(db: Db, parent: String) -> ChildSink {
+    Arc::new(move |children: Vec<EmittedEntity>| {
+        let db = db.clone();
+        let parent = parent.clone();
+        Box::pin(async move {
+            let written = db.write(move |conn| {
+                let source = ReferenceSource::Entity(&parent);
+                let outcomes =
+                    store::upsert_emitted_entities(conn, source, &children, now_millis())?;
+                let mut accepted = Vec::with_capacity(children.len());
+                let mut verdicts = Vec::with_capacity(children.len());
+                for (child, outcome) in children.iter().zip(outcomes) {
+                    match outcome {
+                        UpsertOutcome::Conflict {
+                            existing_location_key,
+                        } => verdicts.push(Some(conflict_error(child, &existing_location_key))),
+                        _ => {
+                            accepted.push(child.entity_ref.clone());
+                            verdicts.push(None);
+                        }
+                    }
+                }
+                store::add_references(conn, source, &accepted)?;
+                Ok::<_, CatalogError>(verdicts)
+            });
+            written.await.map_err(|e| e.to_string())
+        })
+    })
+}
+
+/// The error a location gets for a child another location already provides.
+fn conflict_error(child: &EmittedEntity, existing_location_key: &str) -> StatusItem {
+    StatusItem::error(
+        "ConflictError",
+        format!(
+            "{} from {} conflicts with the same entity already provided by {existing_location_key}",
+            child.entity_ref, child.location_key
+        ),
+    )
+}
+
+/// The final entity of one stitch input; none when it is stored already (`stored` hashes by
+/// entity id), or the entity has not been processed yet (or its stored form is unreadable,
+/// or it cannot be indexed, which are logged).
+fn final_entity_of(
+    input: store::StitchInput,
+    stored: &std::collections::HashMap<String, String>,
+) -> Option<store::FinalEntityWrite> {
     let processed: Value = match serde_json::from_str(input.processed.as_deref()?) {
         Ok(v) => v,
         Err(e) => {
@@ -370,12 +427,13 @@ fn final_entity_of(input: store::StitchInput) -> Option<store::FinalEntityWrite>
         &errors,
         input.is_orphan,
     );
-    Some(store::FinalEntityWrite {
-        entity_id: input.entity_id,
-        entity_ref: input.entity_ref,
-        final_entity,
-        hash,
-    })
+    if stored.get(&input.entity_id) == Some(&hash) {
+        return None;
+    }
+    let entity_ref = input.entity_ref.clone();
+    store::FinalEntityWrite::new(input.entity_id, input.entity_ref, &final_entity, hash)
+        .map_err(|e| tracing::error!(entity.r#ref = %entity_ref, "cannot index the stitched entity: {e}"))
+        .ok()
 }
 
 /// A hash of everything a processing result writes, to skip writing an unchanged one. Fed
@@ -395,12 +453,8 @@ fn result_hash(output: &ProcessingOutput) -> String {
     for r in &output.relations {
         field(format!("{} {} {}", r.source, r.relation_type, r.target).as_bytes());
     }
-    field(b"children");
-    for c in &output.children {
-        field(c.entity_ref.as_bytes());
-        field(c.location_key.as_bytes());
-        field(c.hash.as_bytes());
-    }
+    // Every child emitted, whether written through the sink already or not.
+    field(output.children_digest.hex().as_bytes());
     field(b"unread");
     for key in &output.unread_location_keys {
         field(key.as_bytes());
@@ -461,17 +515,14 @@ fn write_result(
     let mut to_stitch = vec![claim.entity_ref.clone()];
     if output.processed.is_some() {
         let source = ReferenceSource::Entity(&claim.entity_ref);
-        let mut child_refs = Vec::with_capacity(output.children.len());
+        // Children written through the sink already, then those still held.
+        let mut child_refs = output.written_children;
         let outcomes = store::upsert_emitted_entities(conn, source, &output.children, now)?;
         for (child, outcome) in output.children.iter().zip(outcomes) {
             match outcome {
-                UpsertOutcome::Conflict { existing_location_key } => errors.push(StatusItem::error(
-                    "ConflictError",
-                    format!(
-                        "{} from {} conflicts with the same entity already provided by {existing_location_key}",
-                        child.entity_ref, child.location_key
-                    ),
-                )),
+                UpsertOutcome::Conflict {
+                    existing_location_key,
+                } => errors.push(conflict_error(child, &existing_location_key)),
                 _ => child_refs.push(child.entity_ref.clone()),
             }
         }

@@ -1,6 +1,7 @@
 //! Processing one entity: validation, placeholder substitution, reading Location targets into
 //! child entities, and deriving relations. The output is written by the engine in one
-//! transaction; nothing here touches the database.
+//! transaction; nothing here touches the database, except through the [`ChildSink`] the
+//! engine may hand a Location's processing.
 
 mod annotate;
 mod placeholders;
@@ -9,11 +10,13 @@ mod rules;
 pub use rules::{CatalogRule, RuleLocation, RulesEnforcer};
 
 use crate::read::{normalize_type, LocationReader, ReadError};
+use futures_util::future::BoxFuture;
 use portico_model::{
     annotations, derive_relations, parse_yaml_documents, prepare_entity, validate_entity,
     EntityRef, LocationSpec, Presence, Relation,
 };
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// One `status.items[]` entry, stored as it is served.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -74,13 +77,52 @@ impl EmittedEntity {
     }
 }
 
+/// Where a Location's children are written while its targets are read, a chunk at a time: a
+/// location may emit a whole catalog, and holding all of it until the end was most of the
+/// memory an ingest used. The sink records the chunk's children as the location's and answers,
+/// for each child, the error that keeps it from being the location's (another location
+/// provides it), if any.
+pub type ChildSink = Arc<
+    dyn Fn(Vec<EmittedEntity>) -> BoxFuture<'static, Result<Vec<Option<StatusItem>>, String>>
+        + Send
+        + Sync,
+>;
+
+/// Children a Location holds before it hands them to its [`ChildSink`].
+const CHILD_SINK_CHUNK: usize = 1_000;
+
+/// A digest of every child an entity emitted (its ref, file and content hash), whether it is
+/// still held or was written through the sink: what the result hash needs of the children.
+#[derive(Debug, Clone, Default)]
+pub struct ChildrenDigest(sha2::Sha256);
+
+impl ChildrenDigest {
+    fn add(&mut self, child: &EmittedEntity) {
+        use sha2::Digest;
+        for part in [&child.entity_ref, &child.location_key, &child.hash] {
+            self.0.update((part.len() as u64).to_le_bytes());
+            self.0.update(part.as_bytes());
+        }
+    }
+
+    /// The digest so far, as hex.
+    pub fn hex(&self) -> String {
+        use sha2::Digest;
+        hex::encode(self.0.clone().finalize())
+    }
+}
+
 /// What processing made of one entity.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessingOutput {
     /// The processed entity; `None` when it failed (the last good form is kept).
     pub processed: Option<Value>,
     pub relations: Vec<Relation>,
+    /// Children emitted and not yet written.
     pub children: Vec<EmittedEntity>,
+    /// Refs of children written through the sink and accepted as this entity's.
+    pub written_children: Vec<String>,
+    pub children_digest: ChildrenDigest,
     /// Location keys (`type:target` of files) that could not be read this time: children that
     /// came from them stay as they are.
     pub unread_location_keys: Vec<String>,
@@ -103,7 +145,18 @@ impl Processor {
         &self.reader
     }
 
+    /// Processes one entity, holding every child it emits in the output.
     pub async fn process(&self, unprocessed: &Value) -> ProcessingOutput {
+        self.process_with_sink(unprocessed, None).await
+    }
+
+    /// Processes one entity; a Location's children go to `sink` a chunk at a time. Should the
+    /// sink fail, the processing fails (the last good result is kept).
+    pub async fn process_with_sink(
+        &self,
+        unprocessed: &Value,
+        sink: Option<&ChildSink>,
+    ) -> ProcessingOutput {
         let mut out = ProcessingOutput::default();
         let mut entity = unprocessed.clone();
         prepare_entity(&mut entity);
@@ -155,11 +208,34 @@ impl Processor {
         out.relations = relations;
 
         if entity_ref.kind.eq_ignore_ascii_case("location") {
-            self.read_location_targets(&entity, &entity_ref, source.as_ref(), &mut out)
-                .await;
+            let read =
+                self.read_location_targets(&entity, &entity_ref, source.as_ref(), sink, &mut out);
+            if let Err(e) = read.await {
+                // Some children were handed over and the rest are lost: the processing fails,
+                // and the next one writes them all again.
+                out.errors.push(StatusItem::error(
+                    "DatabaseError",
+                    format!("Writing the entities {entity_ref} emits failed: {e}"),
+                ));
+                return out;
+            }
         }
         out.processed = Some(entity);
         out
+    }
+
+    /// Hands the children held so far to the sink.
+    async fn flush_children(out: &mut ProcessingOutput, sink: &ChildSink) -> Result<(), String> {
+        let chunk = std::mem::take(&mut out.children);
+        let refs: Vec<String> = chunk.iter().map(|c| c.entity_ref.clone()).collect();
+        let verdicts = sink(chunk).await?;
+        for (child_ref, verdict) in refs.into_iter().zip(verdicts) {
+            match verdict {
+                None => out.written_children.push(child_ref),
+                Some(error) => out.errors.push(error),
+            }
+        }
+        Ok(())
     }
 
     async fn read_location_targets(
@@ -167,8 +243,9 @@ impl Processor {
         entity: &Value,
         entity_ref: &EntityRef,
         source: Option<&(String, String)>,
+        sink: Option<&ChildSink>,
         out: &mut ProcessingOutput,
-    ) {
+    ) -> Result<(), String> {
         let spec = LocationSpec::of_entity(entity);
         let origin = entity
             .pointer("/metadata/annotations")
@@ -228,8 +305,12 @@ impl Processor {
                     &origin,
                     out,
                 );
+                if let Some(sink) = sink.filter(|_| out.children.len() >= CHILD_SINK_CHUNK) {
+                    Self::flush_children(out, sink).await?;
+                }
             }
         }
+        Ok(())
     }
 
     /// Turns one read file into child entities; bad documents become errors on the Location
@@ -302,11 +383,9 @@ impl Processor {
             if child_ref == *parent {
                 continue;
             }
-            out.children.push(EmittedEntity::new(
-                child_ref.to_string(),
-                &value,
-                file_key.clone(),
-            ));
+            let child = EmittedEntity::new(child_ref.to_string(), &value, file_key.clone());
+            out.children_digest.add(&child);
+            out.children.push(child);
         }
     }
 }

@@ -1153,13 +1153,12 @@ mod planner_tests {
             .write_blocking(|conn| {
                 let writes = entities
                     .iter()
-                    .map(|(id, e)| FinalEntityWrite {
-                        entity_id: id.clone(),
-                        entity_ref: format!("{}:default/{}", e["kind"], e["metadata"]["name"])
+                    .map(|(id, e)| {
+                        let entity_ref = format!("{}:default/{}", e["kind"], e["metadata"]["name"])
                             .replace('"', "")
-                            .to_lowercase(),
-                        final_entity: e.clone(),
-                        hash: id.clone(),
+                            .to_lowercase();
+                        FinalEntityWrite::new(id.clone(), entity_ref, e, id.clone())
+                            .expect("indexable")
                     })
                     .collect();
                 write_final_entities(conn, writes, 0).map(|_| ())

@@ -308,7 +308,48 @@ pub fn replace_references(
         };
     }
     let added: Vec<&String> = new.difference(&old_set).copied().collect();
-    for chunk in added.chunks(500) {
+    insert_references(conn, source, &added)?;
+    Ok(removed)
+}
+
+/// Records `targets` as emitted by `source`, leaving the edges it has already and removing
+/// none (a Location's children are recorded a chunk at a time while it is read; the edges
+/// it no longer has are removed by [`replace_references`] when its processing is written).
+pub fn add_references(
+    conn: &mut DbConn<'_>,
+    source: ReferenceSource<'_>,
+    targets: &[String],
+) -> CatalogResult<()> {
+    for chunk in targets.chunks(500) {
+        let existing: HashSet<String> = match source {
+            ReferenceSource::Provider(key) => with_conn!(conn, c => rr::table
+                .filter(rr::source_key.eq(key))
+                .filter(rr::target_entity_ref.eq_any(chunk))
+                .select(rr::target_entity_ref)
+                .load::<String>(*c))?,
+            ReferenceSource::Entity(parent) => with_conn!(conn, c => rr::table
+                .filter(rr::source_entity_ref.eq(parent))
+                .filter(rr::target_entity_ref.eq_any(chunk))
+                .select(rr::target_entity_ref)
+                .load::<String>(*c))?,
+        }
+        .into_iter()
+        .collect();
+        let mut missing: Vec<&String> = chunk.iter().filter(|t| !existing.contains(*t)).collect();
+        missing.sort();
+        missing.dedup();
+        insert_references(conn, source, &missing)?;
+    }
+    Ok(())
+}
+
+/// Inserts one edge from `source` to each of `targets`.
+fn insert_references(
+    conn: &mut DbConn<'_>,
+    source: ReferenceSource<'_>,
+    targets: &[&String],
+) -> CatalogResult<()> {
+    for chunk in targets.chunks(500) {
         match source {
             ReferenceSource::Provider(key) => {
                 let rows: Vec<_> = chunk
@@ -331,7 +372,7 @@ pub fn replace_references(
             }
         }
     }
-    Ok(removed)
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -51,12 +51,52 @@ pub const FULL_TEXT_INDEXED_KEYS: [&str; 3] = [
     "spec.profile.displayname",
 ];
 
-/// A stitched entity ready to be stored.
+/// A stitched entity ready to be stored: its text and search rows, built as soon as it is
+/// stitched so that a batch holds no entity as a JSON value (a group's relations alone take
+/// tens of kilobytes that way).
 pub struct FinalEntityWrite {
     pub entity_id: String,
     pub entity_ref: String,
-    pub final_entity: serde_json::Value,
+    pub text: String,
+    pub rows: Vec<SearchRow>,
     pub hash: String,
+}
+
+impl FinalEntityWrite {
+    /// Serializes a stitched entity and builds its search rows. An entity that cannot be
+    /// indexed is an error, so it is never stored without its rows.
+    pub fn new(
+        entity_id: String,
+        entity_ref: String,
+        entity: &serde_json::Value,
+        hash: String,
+    ) -> Result<Self, String> {
+        let rows = build_search_rows(entity).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string(entity).map_err(|e| e.to_string())?;
+        Ok(Self {
+            entity_id,
+            entity_ref,
+            text,
+            rows,
+            hash,
+        })
+    }
+}
+
+/// The stored hashes of those of `entity_ids` that have a final entity.
+pub fn final_entity_hashes(
+    conn: &mut DbConn<'_>,
+    entity_ids: &[&str],
+) -> CatalogResult<HashMap<String, String>> {
+    let mut hashes = HashMap::new();
+    for chunk in entity_ids.chunks(CHUNK) {
+        let rows: Vec<(String, String)> = with_conn!(conn, c => fe::table
+            .filter(fe::entity_id.eq_any(chunk))
+            .select((fe::entity_id, fe::hash))
+            .load(*c))?;
+        hashes.extend(rows);
+    }
+    Ok(hashes)
 }
 
 /// Writes the stitched entities whose hash changed, with their search rows and facet counts,
@@ -68,15 +108,8 @@ pub fn write_final_entities(
     writes: Vec<FinalEntityWrite>,
     now: i64,
 ) -> CatalogResult<usize> {
-    let mut existing: HashMap<String, String> = HashMap::new();
-    for chunk in writes.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(|w| w.entity_id.as_str()).collect();
-        let rows: Vec<(String, String)> = with_conn!(conn, c => fe::table
-            .filter(fe::entity_id.eq_any(&ids))
-            .select((fe::entity_id, fe::hash))
-            .load(*c))?;
-        existing.extend(rows);
-    }
+    let ids: Vec<&str> = writes.iter().map(|w| w.entity_id.as_str()).collect();
+    let existing = final_entity_hashes(conn, &ids)?;
     let mut updates = Vec::new();
     let mut inserts = Vec::new();
     let mut search_rows = Vec::new();
@@ -85,21 +118,11 @@ pub fn write_final_entities(
         if old_hash == Some(&w.hash) {
             continue;
         }
-        // Rows are built before anything is written, so an entity that cannot be indexed
-        // is skipped whole rather than stored without its rows.
-        let rows = match build_search_rows(&w.final_entity) {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::error!(entity.r#ref = %w.entity_ref, "cannot index the stitched entity: {e}");
-                continue;
-            }
-        };
-        let text = serde_json::to_string(&w.final_entity)?;
-        search_rows.push((w.entity_id.clone(), rows));
+        search_rows.push((w.entity_id.clone(), w.rows));
         if old_hash.is_some() {
-            updates.push((w.entity_id, w.hash, text));
+            updates.push((w.entity_id, w.hash, w.text));
         } else {
-            inserts.push((w.entity_id, w.entity_ref, w.hash, text));
+            inserts.push((w.entity_id, w.entity_ref, w.hash, w.text));
         }
     }
     for (id, hash, text) in &updates {
