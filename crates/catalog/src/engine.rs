@@ -47,8 +47,12 @@ impl Default for EngineSettings {
     }
 }
 
-/// How long one tick processes before it stitches what changed.
+/// How long one tick processes before it stitches what changed. While a large ingest keeps
+/// every tick busy, each tick's window doubles, up to the longest: an entity that many
+/// others point at (a group, an API) is then restitched a few times in all rather than once
+/// every ten seconds, and the first entities still show within the shortest window.
 const PROCESS_BEFORE_STITCH: Duration = Duration::from_secs(10);
+const PROCESS_BEFORE_STITCH_LONGEST: Duration = Duration::from_secs(60);
 
 /// The provider keys of the two built-in providers.
 pub const CONFIG_PROVIDER: &str = "ConfigLocationProvider";
@@ -62,6 +66,8 @@ pub struct Engine {
     wake: Arc<Notify>,
     /// Entities stitched since PostgreSQL's tables were last vacuumed and analyzed.
     stitched_since_analyze: Arc<std::sync::atomic::AtomicUsize>,
+    /// This tick's processing window, in milliseconds (see [`PROCESS_BEFORE_STITCH`]).
+    process_window_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// After this many stitched entities, PostgreSQL's listing tables are vacuumed and analyzed:
@@ -89,6 +95,7 @@ impl Engine {
             settings: Arc::new(settings),
             wake: Arc::new(Notify::new()),
             stitched_since_analyze: Arc::default(),
+            process_window_ms: Arc::new((PROCESS_BEFORE_STITCH.as_millis() as u64).into()),
         }
     }
 
@@ -178,20 +185,30 @@ impl Engine {
         }
     }
 
-    /// Processes one batch of due entities and stitches one batch of entities.
+    /// Processes due entities for up to one window (see [`PROCESS_BEFORE_STITCH`]), then
+    /// stitches everything whose inputs changed.
     pub async fn tick(&self) -> CatalogResult<TickStats> {
-        // Process batches for up to a second before stitching: an entity that many others
-        // point at (a group, a system) is then stitched once for all of them, not once per
-        // batch. Entities become visible at most about a second later.
+        use std::sync::atomic::Ordering;
         let started = std::time::Instant::now();
+        let window = Duration::from_millis(self.process_window_ms.load(Ordering::Relaxed));
         let mut processed = 0;
-        loop {
+        let busy = loop {
             let n = self.process_batch().await?;
             processed += n;
-            if n < self.settings.batch_size as usize || started.elapsed() > PROCESS_BEFORE_STITCH {
-                break;
+            if n < self.settings.batch_size as usize {
+                break false;
             }
-        }
+            if started.elapsed() > window {
+                break true;
+            }
+        };
+        let next_window = if busy {
+            (window * 2).min(PROCESS_BEFORE_STITCH_LONGEST)
+        } else {
+            PROCESS_BEFORE_STITCH
+        };
+        self.process_window_ms
+            .store(next_window.as_millis() as u64, Ordering::Relaxed);
         let processing_time = started.elapsed();
         let mut stitched = 0;
         loop {
@@ -236,8 +253,15 @@ impl Engine {
             return Ok(());
         }
         self.stitched_since_analyze.store(0, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         // Outside a transaction: VACUUM may not run inside one.
-        self.db.read(store::vacuum_analyze_tables).await
+        self.db.read(store::vacuum_analyze_tables).await?;
+        tracing::debug!(
+            stitched = total,
+            vacuum_ms = started.elapsed().as_millis() as u64,
+            "vacuumed and analyzed the listing tables"
+        );
+        Ok(())
     }
 
     /// Ticks until nothing is due and nothing awaits stitching (tests, benchmark, dry runs).

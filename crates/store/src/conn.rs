@@ -92,6 +92,21 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// PostgreSQL sessions plan every statement with its bound values. Diesel prepares its
+/// statements, and after a few runs PostgreSQL may switch to a plan made without the values:
+/// for `key = ANY($1)` over a large table that plan could be a sequential scan testing each
+/// row against the whole array (half a second per chunk of a bulk write), where the value's
+/// own plan is an index probe.
+#[derive(Debug)]
+struct PostgresSettings;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("SET plan_cache_mode = force_custom_plan")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
 const POOL_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Db {
@@ -134,6 +149,7 @@ impl Db {
                 let pool = Pool::builder()
                     .max_size(10)
                     .connection_timeout(POOL_TIMEOUT)
+                    .connection_customizer(Box::new(PostgresSettings))
                     .build(ConnectionManager::<PgConnection>::new(url.as_str()))
                     .map_err(|e| StoreError::Connect(format!("PostgreSQL: {e}")))?;
                 Pools::Postgres(pool)

@@ -321,20 +321,21 @@ pub fn add_references(
     targets: &[String],
 ) -> CatalogResult<()> {
     for chunk in targets.chunks(500) {
-        let existing: HashSet<String> = match source {
-            ReferenceSource::Provider(key) => with_conn!(conn, c => rr::table
-                .filter(rr::source_key.eq(key))
-                .filter(rr::target_entity_ref.eq_any(chunk))
-                .select(rr::target_entity_ref)
-                .load::<String>(*c))?,
-            ReferenceSource::Entity(parent) => with_conn!(conn, c => rr::table
-                .filter(rr::source_entity_ref.eq(parent))
-                .filter(rr::target_entity_ref.eq_any(chunk))
-                .select(rr::target_entity_ref)
-                .load::<String>(*c))?,
-        }
-        .into_iter()
-        .collect();
+        // Looked up by target alone, and the source compared here: a location's edges all
+        // share one source, and PostgreSQL's generic plan for a source-and-targets query
+        // could walk every edge of that source for each chunk.
+        let edges: Vec<(Option<String>, Option<String>, String)> = with_conn!(conn, c => rr::table
+            .filter(rr::target_entity_ref.eq_any(chunk))
+            .select((rr::source_key, rr::source_entity_ref, rr::target_entity_ref))
+            .load(*c))?;
+        let existing: HashSet<String> = edges
+            .into_iter()
+            .filter(|(key, parent, _)| match source {
+                ReferenceSource::Provider(k) => key.as_deref() == Some(k),
+                ReferenceSource::Entity(p) => parent.as_deref() == Some(p),
+            })
+            .map(|(_, _, target)| target)
+            .collect();
         let mut missing: Vec<&String> = chunk.iter().filter(|t| !existing.contains(*t)).collect();
         missing.sort();
         missing.dedup();
