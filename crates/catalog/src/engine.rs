@@ -451,13 +451,23 @@ fn final_entity_of(
         &errors,
         input.is_orphan,
     );
-    if stored.get(&input.entity_id) == Some(&hash) {
+    let stored_hash = stored.get(&input.entity_id);
+    if stored_hash == Some(&hash) {
         return None;
     }
     let entity_ref = input.entity_ref.clone();
-    store::FinalEntityWrite::new(input.entity_id, input.entity_ref, &final_entity, hash)
-        .map_err(|e| tracing::error!(entity.r#ref = %entity_ref, "cannot index the stitched entity: {e}"))
-        .ok()
+    let replaces = stored_hash.is_some();
+    store::FinalEntityWrite::new(
+        input.entity_id,
+        input.entity_ref,
+        &final_entity,
+        hash,
+        replaces,
+    )
+    .map_err(
+        |e| tracing::error!(entity.r#ref = %entity_ref, "cannot index the stitched entity: {e}"),
+    )
+    .ok()
 }
 
 /// A hash of everything a processing result writes, to skip writing an unchanged one. Fed

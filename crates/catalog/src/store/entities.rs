@@ -1157,7 +1157,7 @@ mod planner_tests {
                         let entity_ref = format!("{}:default/{}", e["kind"], e["metadata"]["name"])
                             .replace('"', "")
                             .to_lowercase();
-                        FinalEntityWrite::new(id.clone(), entity_ref, e, id.clone())
+                        FinalEntityWrite::new(id.clone(), entity_ref, e, id.clone(), false)
                             .expect("indexable")
                     })
                     .collect();

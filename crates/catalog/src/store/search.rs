@@ -60,6 +60,8 @@ pub struct FinalEntityWrite {
     pub text: String,
     pub rows: Vec<SearchRow>,
     pub hash: String,
+    /// Whether a final entity is stored for this id already (see [`final_entity_hashes`]).
+    pub replaces: bool,
 }
 
 impl FinalEntityWrite {
@@ -70,6 +72,7 @@ impl FinalEntityWrite {
         entity_ref: String,
         entity: &serde_json::Value,
         hash: String,
+        replaces: bool,
     ) -> Result<Self, String> {
         let rows = build_search_rows(entity).map_err(|e| e.to_string())?;
         let text = serde_json::to_string(entity).map_err(|e| e.to_string())?;
@@ -79,6 +82,7 @@ impl FinalEntityWrite {
             text,
             rows,
             hash,
+            replaces,
         })
     }
 }
@@ -99,27 +103,21 @@ pub fn final_entity_hashes(
     Ok(hashes)
 }
 
-/// Writes the stitched entities whose hash changed, with their search rows and facet counts,
-/// a chunk of entities per statement where the statement allows it (stitching runs in
-/// batches; per-entity statements made it the slowest part of ingestion). Returns how many
-/// entities changed.
+/// Writes stitched entities (callers leave out those whose stored hash is the same), with
+/// their search rows and facet counts, a chunk of entities per statement where the statement
+/// allows it (stitching runs in batches; per-entity statements made it the slowest part of
+/// ingestion). Returns how many entities were written.
 pub fn write_final_entities(
     conn: &mut DbConn<'_>,
     writes: Vec<FinalEntityWrite>,
     now: i64,
 ) -> CatalogResult<usize> {
-    let ids: Vec<&str> = writes.iter().map(|w| w.entity_id.as_str()).collect();
-    let existing = final_entity_hashes(conn, &ids)?;
     let mut updates = Vec::new();
     let mut inserts = Vec::new();
     let mut search_rows = Vec::new();
     for w in writes {
-        let old_hash = existing.get(&w.entity_id);
-        if old_hash == Some(&w.hash) {
-            continue;
-        }
         search_rows.push((w.entity_id.clone(), w.rows));
-        if old_hash.is_some() {
+        if w.replaces {
             updates.push((w.entity_id, w.hash, w.text));
         } else {
             inserts.push((w.entity_id, w.entity_ref, w.hash, w.text));
