@@ -113,6 +113,17 @@ impl SqlBuilder {
         self.placeholder();
         self
     }
+    /// Appends `(v1, v2, …)`, each value bound.
+    pub fn bind_list<S: AsRef<str>>(&mut self, values: impl IntoIterator<Item = S>) -> &mut Self {
+        self.push("(");
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind_text(v.as_ref());
+        }
+        self.push(")")
+    }
     fn placeholder(&mut self) {
         match self.backend {
             Backend::Sqlite => self.sql.push('?'),
@@ -146,14 +157,8 @@ impl SqlBuilder {
                 if values.is_empty() {
                     self.push(" AND 1=0");
                 } else {
-                    self.push(" AND value IN (");
-                    for (i, v) in values.iter().enumerate() {
-                        if i > 0 {
-                            self.push(", ");
-                        }
-                        self.bind_text(v);
-                    }
-                    self.push(")");
+                    self.push(" AND value IN ");
+                    self.bind_list(values);
                 }
             }
             EntityFilter::HasPrefix { key, prefix } => {
@@ -190,14 +195,9 @@ impl SqlBuilder {
             return self.push_indexed_full_text_id_set(&term, &fields);
         }
         self.push_key_scan();
-        self.push(" WHERE key IN (");
-        for (i, f) in fields.iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.bind_text(&f.to_lowercase());
-        }
-        self.push(") AND ");
+        self.push(" WHERE key IN ");
+        self.bind_list(&fields);
+        self.push(" AND ");
         self.push_contains("value", &term);
         self
     }
@@ -428,14 +428,9 @@ impl SqlBuilder {
             Condition::Filter(f) => self.push_match(f, id),
             Condition::FullText(term, fields) => {
                 let alias = self.push_probe(id);
-                self.push(&format!(" AND {alias}.key IN ("));
-                for (i, f) in fields.iter().enumerate() {
-                    if i > 0 {
-                        self.push(", ");
-                    }
-                    self.bind_text(&f.to_lowercase());
-                }
-                self.push(") AND ");
+                self.push(&format!(" AND {alias}.key IN "));
+                self.bind_list(fields.iter().map(|f| f.to_lowercase()));
+                self.push(" AND ");
                 self.push_contains(&format!("{alias}.value"), &term.to_lowercase());
                 self.push(")");
             }
@@ -490,14 +485,8 @@ impl SqlBuilder {
                 self.push(&format!(" AND {alias}.key = "));
                 self.bind_text(key);
                 if let Some(values) = values {
-                    self.push(&format!(" AND {alias}.value IN ("));
-                    for (i, v) in values.iter().enumerate() {
-                        if i > 0 {
-                            self.push(", ");
-                        }
-                        self.bind_text(v);
-                    }
-                    self.push(")");
+                    self.push(&format!(" AND {alias}.value IN "));
+                    self.bind_list(values);
                 }
                 self.push(")");
             }
@@ -882,14 +871,8 @@ fn count_from_facets(conn: &mut DbConn<'_>, conds: &[Condition<'_>]) -> CatalogR
     );
     b.bind_text(key);
     if let Some(values) = values {
-        b.push(" AND lower(value) IN (");
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                b.push(", ");
-            }
-            b.bind_text(v);
-        }
-        b.push(")");
+        b.push(" AND lower(value) IN ");
+        b.bind_list(values);
     }
     let rows: Vec<CountRow> = b.load(conn)?;
     Ok(Some(rows.first().map(|r| r.count).unwrap_or(0)))

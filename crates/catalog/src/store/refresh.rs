@@ -471,45 +471,7 @@ pub fn replace_relations(
     entity_id: &str,
     relations: &[portico_model::Relation],
 ) -> CatalogResult<Vec<String>> {
-    let old: Vec<(String, String, String)> = with_conn!(conn, c => rel::table
-        .filter(rel::originating_entity_id.eq(entity_id))
-        .select((rel::source_entity_ref, rel::relation_type, rel::target_entity_ref))
-        .load(*c))?;
-    let new: BTreeSet<(String, String, String)> = relations
-        .iter()
-        .map(|r| {
-            (
-                r.source.to_string(),
-                r.relation_type.clone(),
-                r.target.to_string(),
-            )
-        })
-        .collect();
-    let old_set: BTreeSet<(String, String, String)> = old.into_iter().collect();
-    if old_set == new {
-        return Ok(Vec::new());
-    }
-    let affected: BTreeSet<String> = old_set
-        .iter()
-        .chain(new.iter())
-        .map(|(s, _, _)| s.clone())
-        .collect();
-    with_conn!(conn, c => diesel::delete(rel::table.filter(rel::originating_entity_id.eq(entity_id))).execute(*c))?;
-    let rows: Vec<_> = new
-        .iter()
-        .map(|(s, t, target)| {
-            (
-                rel::originating_entity_id.eq(entity_id),
-                rel::source_entity_ref.eq(s),
-                rel::relation_type.eq(t),
-                rel::target_entity_ref.eq(target),
-            )
-        })
-        .collect();
-    for chunk in rows.chunks(200) {
-        with_conn!(conn, c => diesel::insert_into(rel::table).values(chunk).execute(*c))?;
-    }
-    Ok(affected.into_iter().collect())
+    replace_relations_many(conn, &[(entity_id, relations)])
 }
 
 /// [`replace_relations`] for many entities, a chunk of entities per statement. Returns every
