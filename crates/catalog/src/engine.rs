@@ -6,7 +6,7 @@
 use crate::error::{CatalogError, CatalogResult};
 use crate::processing::{ChildSink, EmittedEntity, ProcessingOutput, Processor, StatusItem};
 use crate::stitch::stitch_entity;
-use crate::store::{self, ReferenceSource, UpsertOutcome};
+use crate::store::{self, ReferenceSource, StitchDue, UpsertOutcome};
 use futures_util::StreamExt;
 use portico_model::EntityRef;
 use portico_store::{now_millis, Db, DbConn};
@@ -53,6 +53,14 @@ impl Default for EngineSettings {
 /// every ten seconds, and the first entities still show within the shortest window.
 const PROCESS_BEFORE_STITCH: Duration = Duration::from_secs(10);
 const PROCESS_BEFORE_STITCH_LONGEST: Duration = Duration::from_secs(60);
+
+/// While processing is busy (each batch claims a full batch of due entities), the stitch of
+/// an entity whose relations other entities changed waits until processing settles, or
+/// this long after the latest such change, and at most the longest after the first (see
+/// [`StitchDue::Debounced`]). A bulk ingest then stitches each API, resource, system and
+/// group once with all its consumers, where every processing window restitched them.
+const STITCH_DEBOUNCE: Duration = PROCESS_BEFORE_STITCH_LONGEST;
+const STITCH_DEBOUNCE_LONGEST: Duration = Duration::from_secs(120);
 
 /// The provider keys of the two built-in providers.
 pub const CONFIG_PROVIDER: &str = "ConfigLocationProvider";
@@ -150,7 +158,7 @@ impl Engine {
                 let removed = store::replace_references(conn, source, &refs, &[])?;
                 let gone = store::unreferenced(conn, &removed)?;
                 let restitch = store::delete_entities_and_orphaned_children(conn, gone)?;
-                store::request_stitch(conn, &restitch, now)?;
+                store::request_stitch(conn, &restitch, now, StitchDue::Now)?;
                 Ok::<_, CatalogError>(())
             })
             .await?;
@@ -160,6 +168,9 @@ impl Engine {
 
     /// Runs ticks until cancelled, sleeping briefly whenever there is nothing to do.
     pub async fn run(self, cancel: CancellationToken) {
+        if self.stitches_alongside() {
+            tokio::spawn(self.clone().stitch_until(cancel.clone()));
+        }
         let mut idle = Duration::from_millis(50);
         loop {
             if cancel.is_cancelled() {
@@ -210,6 +221,11 @@ impl Engine {
         self.process_window_ms
             .store(next_window.as_millis() as u64, Ordering::Relaxed);
         let processing_time = started.elapsed();
+        if !busy {
+            self.db
+                .write(|conn| store::release_deferred_stitches(conn, now_millis()))
+                .await?;
+        }
         let mut stitched = 0;
         loop {
             let n = self.stitch_batch().await?;
@@ -219,7 +235,7 @@ impl Engine {
             }
         }
         let settled = processed < self.settings.batch_size as usize;
-        self.refresh_statistics(stitched, settled).await?;
+        self.refresh_statistics(settled).await?;
         if processed + stitched > 0 {
             tracing::debug!(
                 processed,
@@ -239,20 +255,19 @@ impl Engine {
     /// good few once nothing more is due (the end of an ingest): besides statistics and the
     /// visibility map, vacuum moves the trigram index's pending entries into the index, and
     /// searches read the pending list whole until it does.
-    async fn refresh_statistics(&self, stitched: usize, settled: bool) -> CatalogResult<()> {
+    async fn refresh_statistics(&self, settled: bool) -> CatalogResult<()> {
         use std::sync::atomic::Ordering;
         if self.db.backend() != portico_store::Backend::Postgres {
             return Ok(());
         }
-        let total = self
-            .stitched_since_analyze
-            .fetch_add(stitched, Ordering::Relaxed)
-            + stitched;
+        let total = self.stitched_since_analyze.load(Ordering::Relaxed);
         let due = total >= ANALYZE_AFTER_STITCHES || (settled && total >= ANALYZE_WHEN_SETTLED);
         if !due {
             return Ok(());
         }
-        self.stitched_since_analyze.store(0, Ordering::Relaxed);
+        // Less what was counted, not zero: the stitcher may have added meanwhile.
+        self.stitched_since_analyze
+            .fetch_sub(total, Ordering::Relaxed);
         let started = std::time::Instant::now();
         // Outside a transaction: VACUUM may not run inside one.
         self.db.read(store::vacuum_analyze_tables).await?;
@@ -266,11 +281,51 @@ impl Engine {
 
     /// Ticks until nothing is due and nothing awaits stitching (tests, benchmark, dry runs).
     pub async fn run_until_idle(&self) -> CatalogResult<()> {
+        if self.stitches_alongside() {
+            let done = CancellationToken::new();
+            let stitcher = tokio::spawn(self.clone().stitch_until(done.clone()));
+            let ticked = self.tick_until_idle().await;
+            done.cancel();
+            // The stitcher finishes the batch it holds; anything left is stitched below.
+            let _ = stitcher.await;
+            ticked?;
+        }
+        self.tick_until_idle().await
+    }
+
+    async fn tick_until_idle(&self) -> CatalogResult<()> {
         loop {
             let stats = self.tick().await?;
             if stats.processed == 0 && stats.stitched == 0 {
                 return Ok(());
             }
+        }
+    }
+
+    /// Whether a second worker stitches while the loop processes: on PostgreSQL, where the
+    /// two run on two connections (and server processes) at once. SQLite has one writer.
+    fn stitches_alongside(&self) -> bool {
+        self.db.backend() == portico_store::Backend::Postgres
+    }
+
+    /// Stitches whatever is due, batch after batch, until cancelled; the loop's own
+    /// stitching after each processing window shares the work through claims.
+    async fn stitch_until(self, cancel: CancellationToken) {
+        let mut idle = Duration::from_millis(50);
+        while !cancel.is_cancelled() {
+            match self.stitch_batch().await {
+                Ok(n) if n > 0 => {
+                    idle = Duration::from_millis(50);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("stitching failed: {e}"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(idle) => {}
+            }
+            idle = (idle * 2).min(Duration::from_secs(1));
         }
     }
 
@@ -295,6 +350,15 @@ impl Engine {
             return Ok(0);
         }
         let count = claimed.len();
+        // A full batch: more is due, so other entities' relation changes are debounced.
+        let others_due = if count as i64 >= limit {
+            StitchDue::Debounced {
+                delay_ms: STITCH_DEBOUNCE.as_millis() as i64,
+                longest_ms: STITCH_DEBOUNCE_LONGEST.as_millis() as i64,
+            }
+        } else {
+            StitchDue::Now
+        };
         let started = std::time::Instant::now();
         let processor = self.processor.clone();
         let results: Vec<(store::ClaimedEntity, ProcessingOutput, String)> =
@@ -330,7 +394,7 @@ impl Engine {
                     .into_iter()
                     .filter(|(claim, _, hash)| claim.result_hash.as_deref() != Some(hash.as_str()))
                     .partition(|(claim, output, _)| is_simple_result(claim, output));
-                let simple = match conn.transaction(|conn| write_simple_results(conn, &simple, now)) {
+                let simple = match conn.transaction(|conn| write_simple_results(conn, &simple, now, others_due)) {
                     Ok(()) => Vec::new(),
                     Err(e) => {
                         tracing::warn!("writing {} processing results together failed, writing them one by one: {e}", simple.len());
@@ -340,7 +404,7 @@ impl Engine {
                 for (claim, output, hash) in full.into_iter().chain(simple) {
                     let entity_ref = claim.entity_ref.clone();
                     // A savepoint per entity: one failure does not undo the batch.
-                    let outcome = conn.transaction(|conn| write_result(conn, &claim, output, &hash, strategy, now));
+                    let outcome = conn.transaction(|conn| write_result(conn, &claim, output, &hash, strategy, now, others_due));
                     if let Err(e) = outcome {
                         tracing::error!(entity.r#ref = %entity_ref, "writing the processing result failed: {e}");
                     }
@@ -381,6 +445,8 @@ impl Engine {
                 store::complete_stitches(conn, &claims)
             })
             .await?;
+        self.stitched_since_analyze
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
         Ok(count)
     }
 }
@@ -515,26 +581,33 @@ fn write_simple_results(
     conn: &mut DbConn<'_>,
     results: &[(store::ClaimedEntity, ProcessingOutput, String)],
     now: i64,
+    others_due: StitchDue,
 ) -> CatalogResult<()> {
+    let mut rows = Vec::with_capacity(results.len());
+    for (claim, output, hash) in results {
+        let Some(processed) = &output.processed else {
+            continue;
+        };
+        rows.push(store::ProcessedResult {
+            entity_id: &claim.entity_id,
+            processed: serde_json::to_string(processed)?,
+            result_hash: hash,
+            errors: serde_json::to_string(&output.errors)?,
+        });
+    }
+    let written = store::write_processed_results(conn, &rows)?;
+    drop(rows);
     let mut to_stitch = Vec::with_capacity(results.len());
     let mut relations = Vec::with_capacity(results.len());
-    for (claim, output, hash) in results {
-        // An entity deleted since it was claimed keeps no result and no relations.
-        if store::write_processing_result(
-            conn,
-            &claim.entity_id,
-            output.processed.as_ref(),
-            hash,
-            &output.errors,
-        )? {
+    // An entity deleted since it was claimed keeps no result and no relations.
+    for (claim, output, _) in results {
+        if written.contains(&claim.entity_id) {
             to_stitch.push(claim.entity_ref.clone());
             relations.push((claim.entity_id.as_str(), output.relations.as_slice()));
         }
     }
-    to_stitch.extend(store::replace_relations_many(conn, &relations)?);
-    to_stitch.sort();
-    to_stitch.dedup();
-    store::request_stitch(conn, &to_stitch, now)
+    let affected = store::replace_relations_many(conn, &relations)?;
+    store::request_stitches(conn, to_stitch, affected, now, others_due)
 }
 
 fn write_result(
@@ -544,9 +617,11 @@ fn write_result(
     hash: &str,
     strategy: OrphanStrategy,
     now: i64,
+    others_due: StitchDue,
 ) -> CatalogResult<()> {
     let mut errors = output.errors;
     let mut to_stitch = vec![claim.entity_ref.clone()];
+    let mut relations_changed = Vec::new();
     if output.processed.is_some() {
         let source = ReferenceSource::Entity(&claim.entity_ref);
         // Children written through the sink already, then those still held.
@@ -573,11 +648,7 @@ fn write_result(
                 OrphanStrategy::Keep => to_stitch.extend(orphans),
             }
         }
-        to_stitch.extend(store::replace_relations(
-            conn,
-            &claim.entity_id,
-            &output.relations,
-        )?);
+        relations_changed = store::replace_relations(conn, &claim.entity_id, &output.relations)?;
     }
     if !store::write_processing_result(
         conn,
@@ -588,7 +659,5 @@ fn write_result(
     )? {
         return Ok(());
     }
-    to_stitch.sort();
-    to_stitch.dedup();
-    store::request_stitch(conn, &to_stitch, now)
+    store::request_stitches(conn, to_stitch, relations_changed, now, others_due)
 }

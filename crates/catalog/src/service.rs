@@ -133,7 +133,7 @@ impl Catalog {
                 store::forget_result_hashes(conn, &parents)?;
                 let restitch =
                     store::delete_entities_and_orphaned_children(conn, vec![entity_ref.clone()])?;
-                store::request_stitch(conn, &restitch, now_millis())?;
+                store::request_stitch(conn, &restitch, now_millis(), store::StitchDue::Now)?;
                 Ok(entity_ref)
             })
             .await?;

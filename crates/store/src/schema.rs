@@ -23,8 +23,16 @@ diesel::table! {
         location_key -> Nullable<Text>,
         next_update_at -> BigInt,
         last_discovery_at -> BigInt,
-        next_stitch_at -> Nullable<BigInt>,
-        next_stitch_ticket -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    stitch_queue (entity_ref) {
+        entity_ref -> Text,
+        due_at -> BigInt,
+        first_requested_at -> BigInt,
+        ticket -> Text,
+        claimed_until -> Nullable<BigInt>,
     }
 }
 
@@ -128,6 +136,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     locations,
     refresh_state,
     refresh_state_references,
+    stitch_queue,
     relations,
     final_entities,
     search,

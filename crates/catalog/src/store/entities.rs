@@ -256,17 +256,34 @@ impl SqlBuilder {
     where
         T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
-        let rows = with_conn!(conn, c => {
-            let mut q = diesel::sql_query(self.sql.clone()).into_boxed();
-            for b in &self.binds {
-                q = match b {
-                    BindValue::Text(t) => q.bind::<Text, _>(t.clone()),
-                    BindValue::Int(i) => q.bind::<BigInt, _>(*i),
-                };
-            }
-            q.load::<T>(*c)
-        })?;
+        let rows = with_conn!(conn, c => self.bound(&**c).load::<T>(*c))?;
         Ok(rows)
+    }
+
+    /// Runs a statement that returns no rows; returns how many rows it changed.
+    pub fn execute(&self, conn: &mut DbConn<'_>) -> CatalogResult<usize> {
+        Ok(with_conn!(conn, c => self.bound(&**c).execute(*c))?)
+    }
+
+    /// The statement with its values bound, for the backend of `_conn`.
+    fn bound<'a, C>(
+        &'a self,
+        _conn: &C,
+    ) -> diesel::query_builder::BoxedSqlQuery<'a, C::Backend, diesel::query_builder::SqlQuery>
+    where
+        C: diesel::Connection,
+        C::Backend: diesel::sql_types::HasSqlType<Text> + diesel::sql_types::HasSqlType<BigInt>,
+        String: diesel::serialize::ToSql<Text, C::Backend>,
+        i64: diesel::serialize::ToSql<BigInt, C::Backend>,
+    {
+        let mut q = diesel::sql_query(self.sql.clone()).into_boxed();
+        for b in &self.binds {
+            q = match b {
+                BindValue::Text(t) => q.bind::<Text, _>(t.clone()),
+                BindValue::Int(i) => q.bind::<BigInt, _>(*i),
+            };
+        }
+        q
     }
 }
 

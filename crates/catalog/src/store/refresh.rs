@@ -6,7 +6,7 @@ use crate::processing::{EmittedEntity, StatusItem};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use portico_store::schema::{
-    refresh_state as rs, refresh_state_references as rr, relations as rel,
+    refresh_state as rs, refresh_state_references as rr, relations as rel, stitch_queue as sq,
 };
 use portico_store::{with_conn, DbConn};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -427,6 +427,7 @@ pub fn delete_entities_and_orphaned_children(
         with_conn!(conn, c => diesel::delete(rel::table.filter(rel::originating_entity_id.eq(&id))).execute(*c))?;
         crate::store::delete_final_entity(conn, &id)?;
         with_conn!(conn, c => diesel::delete(rs::table.filter(rs::entity_id.eq(&id))).execute(*c))?;
+        with_conn!(conn, c => diesel::delete(sq::table.filter(sq::entity_ref.eq(&entity_ref))).execute(*c))?;
         with_conn!(conn, c => diesel::delete(rr::table.filter(rr::target_entity_ref.eq(&entity_ref))).execute(*c))?;
         let children: Vec<String> = with_conn!(conn, c => rr::table
             .filter(rr::source_entity_ref.eq(&entity_ref))
@@ -463,6 +464,57 @@ pub fn write_processing_result(
     };
     Ok(n > 0)
 }
+
+/// A processed entity's result, for [`write_processed_results`].
+pub struct ProcessedResult<'a> {
+    pub entity_id: &'a str,
+    /// The processed entity, as JSON text.
+    pub processed: String,
+    pub result_hash: &'a str,
+    /// The errors, as JSON text.
+    pub errors: String,
+}
+
+/// [`write_processing_result`] for many processed entities, a chunk per statement: one
+/// round trip per entity was most of a processing batch's write time on PostgreSQL.
+/// Returns the ids written (an entity deleted meanwhile is not).
+pub fn write_processed_results(
+    conn: &mut DbConn<'_>,
+    results: &[ProcessedResult<'_>],
+) -> CatalogResult<HashSet<String>> {
+    #[derive(QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = Text)]
+        entity_id: String,
+    }
+    let mut written = HashSet::with_capacity(results.len());
+    for chunk in results.chunks(RESULT_CHUNK) {
+        let mut query = crate::store::SqlBuilder::new(conn.backend());
+        query.push("WITH v (entity_id, processed_entity, result_hash, errors) AS (VALUES ");
+        for (i, r) in chunk.iter().enumerate() {
+            query.push(if i == 0 { "(" } else { ", (" });
+            query.bind_text(r.entity_id).push(", ");
+            query.bind_text(&r.processed).push(", ");
+            query.bind_text(r.result_hash).push(", ");
+            query.bind_text(&r.errors).push(")");
+        }
+        query.push(
+            ") UPDATE refresh_state SET processed_entity = v.processed_entity, \
+             result_hash = v.result_hash, errors = v.errors \
+             FROM v WHERE refresh_state.entity_id = v.entity_id RETURNING refresh_state.entity_id",
+        );
+        written.extend(
+            query
+                .load::<Written>(conn)?
+                .into_iter()
+                .map(|w| w.entity_id),
+        );
+    }
+    Ok(written)
+}
+
+/// Results per statement of [`write_processed_results`]: four bound values each.
+const RESULT_CHUNK: usize = 200;
 
 /// Replaces the relation halves an entity's processing emitted. Returns every source ref
 /// whose relations changed (old and new), which all need stitching.
@@ -536,15 +588,127 @@ pub fn replace_relations_many(
     Ok(affected.into_iter().collect())
 }
 
-/// Marks entities for (re)stitching with a fresh ticket.
-pub fn request_stitch(conn: &mut DbConn<'_>, refs: &[String], now: i64) -> CatalogResult<()> {
-    for chunk in refs.chunks(500) {
-        let ticket = uuid::Uuid::new_v4().to_string();
-        with_conn!(conn, c => diesel::update(rs::table.filter(rs::entity_ref.eq_any(chunk)))
-            .set((rs::next_stitch_at.eq(Some(now)), rs::next_stitch_ticket.eq(Some(&ticket))))
-            .execute(*c))?;
+/// When a requested stitch becomes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StitchDue {
+    /// Now: the entity's own processing result changed, or its place in the catalog did.
+    Now,
+    /// `delay_ms` after the latest request, but no later than `longest_ms` after the first
+    /// one still pending. For entities whose relations others change while a bulk ingest
+    /// keeps processing busy: an API that a thousand components consume is then stitched
+    /// once, when they are done, rather than once per processing window.
+    Debounced { delay_ms: i64, longest_ms: i64 },
+}
+
+/// Requests a stitch of each of `refs` that exists, with a fresh ticket (see [`StitchDue`]).
+pub fn request_stitch(
+    conn: &mut DbConn<'_>,
+    refs: &[String],
+    now: i64,
+    due: StitchDue,
+) -> CatalogResult<()> {
+    match due {
+        StitchDue::Now => request_stitches(conn, refs.to_vec(), Vec::new(), now, due),
+        StitchDue::Debounced { .. } => request_stitches(conn, Vec::new(), refs.to_vec(), now, due),
+    }
+}
+
+/// Requests stitches of the entities whose own result changed (`own`, due now) and of the
+/// others whose relations changed with them (`others`, due as `others_due` says).
+pub fn request_stitches(
+    conn: &mut DbConn<'_>,
+    mut own: Vec<String>,
+    mut others: Vec<String>,
+    now: i64,
+    others_due: StitchDue,
+) -> CatalogResult<()> {
+    own.sort_unstable();
+    own.dedup();
+    others.sort_unstable();
+    others.dedup();
+    others.retain(|r| own.binary_search(r).is_err());
+    let mut all: Vec<&String> = own.iter().chain(&others).collect();
+    all.sort_unstable();
+    lock_stitch_requests(conn, &all)?;
+    upsert_stitch_requests(conn, &own, now, StitchDue::Now)?;
+    upsert_stitch_requests(conn, &others, now, others_due)
+}
+
+/// Locks the pending requests of `sorted_refs` in that (bytewise) order, on PostgreSQL.
+/// Processing requests stitches while another worker completes them; both lock their
+/// queue rows this way first, so neither waits for the other in a cycle (a deadlock).
+fn lock_stitch_requests(conn: &mut DbConn<'_>, sorted_refs: &[&String]) -> CatalogResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        for chunk in sorted_refs.chunks(500) {
+            diesel::sql_query(
+                "SELECT entity_ref FROM stitch_queue WHERE entity_ref = ANY($1) \
+                 ORDER BY entity_ref COLLATE \"C\" FOR UPDATE",
+            )
+            .bind::<diesel::sql_types::Array<Text>, _>(chunk)
+            .execute(*c)?;
+        }
     }
     Ok(())
+}
+
+/// `ORDER BY entity_ref` in the order Rust sorts strings (see [`lock_stitch_requests`]).
+fn order_bytewise(conn: &DbConn<'_>) -> &'static str {
+    match conn {
+        DbConn::Sqlite(_) => " ORDER BY entity_ref",
+        DbConn::Postgres(_) => " ORDER BY entity_ref COLLATE \"C\"",
+    }
+}
+
+/// Writes stitch requests of `refs` (sorted) that exist, each chunk with a fresh ticket.
+fn upsert_stitch_requests(
+    conn: &mut DbConn<'_>,
+    refs: &[String],
+    now: i64,
+    due: StitchDue,
+) -> CatalogResult<()> {
+    let (first_due, on_conflict) = match (due, &conn) {
+        (StitchDue::Now, _) => (now, "excluded.due_at".to_string()),
+        (StitchDue::Debounced { delay_ms, longest_ms }, DbConn::Sqlite(_)) => (
+            now + delay_ms,
+            format!(
+                "max(stitch_queue.due_at, min(excluded.due_at, stitch_queue.first_requested_at + {longest_ms}))"
+            ),
+        ),
+        (StitchDue::Debounced { delay_ms, longest_ms }, DbConn::Postgres(_)) => (
+            now + delay_ms,
+            format!(
+                "GREATEST(stitch_queue.due_at, LEAST(excluded.due_at, stitch_queue.first_requested_at + {longest_ms}))"
+            ),
+        ),
+    };
+    for chunk in refs.chunks(500) {
+        let ticket = uuid::Uuid::new_v4().to_string();
+        let mut query = crate::store::SqlBuilder::new(conn.backend());
+        query.push("INSERT INTO stitch_queue (entity_ref, due_at, first_requested_at, ticket) SELECT entity_ref, ");
+        query.bind_int(first_due).push(", ");
+        query.bind_int(now).push(", ");
+        query
+            .bind_text(&ticket)
+            .push(" FROM refresh_state WHERE entity_ref IN ");
+        let order = order_bytewise(conn);
+        query
+            .bind_list(chunk)
+            .push(order)
+            .push(" ON CONFLICT (entity_ref) DO UPDATE SET due_at = ");
+        query.push(&on_conflict).push(", ticket = excluded.ticket");
+        query.execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Makes every deferred stitch due now (processing has settled: nothing more will add to
+/// those entities' relations for now).
+pub fn release_deferred_stitches(conn: &mut DbConn<'_>, now: i64) -> CatalogResult<usize> {
+    Ok(
+        with_conn!(conn, c => diesel::update(sq::table.filter(sq::due_at.gt(now)))
+        .set(sq::due_at.eq(now))
+        .execute(*c))?,
+    )
 }
 
 #[derive(Debug, Clone, QueryableByName)]
@@ -552,13 +716,13 @@ pub struct StitchClaim {
     #[diesel(sql_type = Text)]
     pub entity_ref: String,
     #[diesel(sql_type = Text)]
-    pub next_stitch_ticket: String,
+    pub ticket: String,
 }
 
 /// How long a claimed stitch may take before another worker retries it.
 const STITCH_TIMEOUT_MS: i64 = 60_000;
 
-/// Claims entities due for stitching.
+/// Claims stitches that are due and that no other worker holds.
 pub fn claim_stitches(
     conn: &mut DbConn<'_>,
     now: i64,
@@ -566,20 +730,22 @@ pub fn claim_stitches(
 ) -> CatalogResult<Vec<StitchClaim>> {
     let rows = match conn {
         DbConn::Sqlite(c) => diesel::sql_query(
-            "UPDATE refresh_state SET next_stitch_at = ? WHERE entity_id IN \
-             (SELECT entity_id FROM refresh_state WHERE next_stitch_at IS NOT NULL AND next_stitch_at <= ? \
-              ORDER BY next_stitch_at LIMIT ?) \
-             RETURNING entity_ref, next_stitch_ticket",
+            "UPDATE stitch_queue SET claimed_until = ? WHERE entity_ref IN \
+             (SELECT entity_ref FROM stitch_queue WHERE due_at <= ? \
+              AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due_at LIMIT ?) \
+             RETURNING entity_ref, ticket",
         )
         .bind::<BigInt, _>(now + STITCH_TIMEOUT_MS)
+        .bind::<BigInt, _>(now)
         .bind::<BigInt, _>(now)
         .bind::<BigInt, _>(limit)
         .load::<StitchClaim>(*c)?,
         DbConn::Postgres(c) => diesel::sql_query(
-            "UPDATE refresh_state SET next_stitch_at = $1 WHERE entity_id IN \
-             (SELECT entity_id FROM refresh_state WHERE next_stitch_at IS NOT NULL AND next_stitch_at <= $2 \
-              ORDER BY next_stitch_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING entity_ref, next_stitch_ticket",
+            "UPDATE stitch_queue SET claimed_until = $1 WHERE entity_ref IN \
+             (SELECT entity_ref FROM stitch_queue WHERE due_at <= $2 \
+              AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY due_at LIMIT $3 \
+              FOR UPDATE SKIP LOCKED) \
+             RETURNING entity_ref, ticket",
         )
         .bind::<BigInt, _>(now + STITCH_TIMEOUT_MS)
         .bind::<BigInt, _>(now)
@@ -589,24 +755,33 @@ pub fn claim_stitches(
     Ok(rows)
 }
 
-/// Clears stitch requests, except those renewed (another ticket) since they were claimed.
+/// Removes completed stitches; those requested again since they were claimed (another
+/// ticket) stay pending and become free to claim.
 pub fn complete_stitches(conn: &mut DbConn<'_>, claims: &[StitchClaim]) -> CatalogResult<()> {
+    let mut sorted: Vec<&String> = claims.iter().map(|c| &c.entity_ref).collect();
+    sorted.sort_unstable();
+    lock_stitch_requests(conn, &sorted)?;
     // Tickets are shared by the entities requested together, so this is a few statements.
     let mut by_ticket: HashMap<&str, Vec<&str>> = HashMap::new();
     for claim in claims {
         by_ticket
-            .entry(claim.next_stitch_ticket.as_str())
+            .entry(claim.ticket.as_str())
             .or_default()
             .push(claim.entity_ref.as_str());
     }
     for (ticket, refs) in by_ticket {
         for chunk in refs.chunks(500) {
-            with_conn!(conn, c => diesel::update(rs::table
-                .filter(rs::next_stitch_ticket.eq(ticket))
-                .filter(rs::entity_ref.eq_any(chunk)))
-                .set((rs::next_stitch_at.eq(None::<i64>), rs::next_stitch_ticket.eq(None::<String>)))
+            with_conn!(conn, c => diesel::delete(sq::table
+                .filter(sq::ticket.eq(ticket))
+                .filter(sq::entity_ref.eq_any(chunk)))
                 .execute(*c))?;
         }
+    }
+    let refs: Vec<&str> = claims.iter().map(|c| c.entity_ref.as_str()).collect();
+    for chunk in refs.chunks(500) {
+        with_conn!(conn, c => diesel::update(sq::table.filter(sq::entity_ref.eq_any(chunk)))
+            .set(sq::claimed_until.eq(None::<i64>))
+            .execute(*c))?;
     }
     Ok(())
 }
@@ -714,7 +889,7 @@ pub fn entities_with_errors(conn: &mut DbConn<'_>) -> CatalogResult<Vec<ErroredE
 pub fn processing_backlog(conn: &mut DbConn<'_>, now: i64) -> CatalogResult<(i64, i64, i64)> {
     let total = with_conn!(conn, c => rs::table.count().get_result::<i64>(*c))?;
     let due = with_conn!(conn, c => rs::table.filter(rs::next_update_at.le(now)).count().get_result::<i64>(*c))?;
-    let stitching = with_conn!(conn, c => rs::table.filter(rs::next_stitch_at.is_not_null()).count().get_result::<i64>(*c))?;
+    let stitching = with_conn!(conn, c => sq::table.count().get_result::<i64>(*c))?;
     Ok((total, due, stitching))
 }
 
@@ -782,4 +957,118 @@ pub fn vacuum_analyze_tables(conn: &mut DbConn<'_>) -> CatalogResult<()> {
         diesel::sql_query("VACUUM (ANALYZE) search, final_entities, facet_counts").execute(*c)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod stitch_queue_tests {
+    //! The stitch queue on both backends: due times, debouncing and its bound, release,
+    //! exclusive claims, and requests renewed while a stitch is under way.
+    use super::*;
+    use crate::error::CatalogError;
+    use portico_test_support::TestDb;
+
+    const DEBOUNCED: StitchDue = StitchDue::Debounced {
+        delay_ms: 1_000,
+        longest_ms: 2_500,
+    };
+
+    fn refs(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| format!("api:default/{n}")).collect()
+    }
+
+    fn claimed(conn: &mut DbConn<'_>, now: i64) -> Vec<String> {
+        let mut refs: Vec<String> = claim_stitches(conn, now, 100)
+            .expect("claim")
+            .into_iter()
+            .map(|c| c.entity_ref)
+            .collect();
+        refs.sort();
+        refs
+    }
+
+    fn check_queue(test_db: &TestDb) {
+        test_db
+            .db
+            .write_blocking(|conn| {
+                let emitted: Vec<EmittedEntity> = refs(&["a", "b", "c"])
+                    .into_iter()
+                    .map(|r| {
+                        EmittedEntity::new(
+                            r.clone(),
+                            &serde_json::json!({ "ref": r }),
+                            "file:x".into(),
+                        )
+                    })
+                    .collect();
+                upsert_emitted_entities(conn, ReferenceSource::Provider("test"), &emitted, 0)?;
+
+                // Unknown refs are not queued; a stitch due now is claimed once.
+                request_stitch(conn, &refs(&["a", "missing"]), 0, StitchDue::Now)?;
+                assert_eq!(claimed(conn, 0), refs(&["a"]));
+                assert!(
+                    claimed(conn, 0).is_empty(),
+                    "a held stitch is not claimed twice"
+                );
+
+                // Requested again while held: completing leaves it pending and free.
+                let held = vec![StitchClaim {
+                    entity_ref: refs(&["a"])[0].clone(),
+                    ticket: String::new(),
+                }];
+                request_stitch(conn, &refs(&["a"]), 10, StitchDue::Now)?;
+                complete_stitches(conn, &held)?;
+                let again = claim_stitches(conn, 10, 100)?;
+                assert_eq!(again.len(), 1);
+                complete_stitches(conn, &again)?;
+                assert!(
+                    claimed(conn, 10).is_empty(),
+                    "completed stitches leave the queue"
+                );
+
+                // Debounced: due a delay after the latest request, bounded after the first.
+                request_stitch(conn, &refs(&["b"]), 100, DEBOUNCED)?;
+                assert!(claimed(conn, 1_099).is_empty());
+                request_stitch(conn, &refs(&["b"]), 1_000, DEBOUNCED)?;
+                assert!(
+                    claimed(conn, 1_999).is_empty(),
+                    "a later request pushes it back"
+                );
+                request_stitch(conn, &refs(&["b"]), 1_900, DEBOUNCED)?;
+                assert_eq!(
+                    claimed(conn, 2_600),
+                    refs(&["b"]),
+                    "never past the longest delay"
+                );
+                assert!(claimed(conn, 62_599).is_empty(), "held until the timeout");
+                assert_eq!(
+                    claimed(conn, 62_600),
+                    refs(&["b"]),
+                    "retried after the timeout"
+                );
+
+                // A request due now overrides a debounced one; release makes the rest due.
+                request_stitch(conn, &refs(&["c"]), 70_000, DEBOUNCED)?;
+                request_stitch(conn, &refs(&["a"]), 70_000, DEBOUNCED)?;
+                request_stitch(conn, &refs(&["a"]), 70_001, StitchDue::Now)?;
+                assert_eq!(claimed(conn, 70_001), refs(&["a"]));
+                assert_eq!(release_deferred_stitches(conn, 70_002)?, 1);
+                assert_eq!(claimed(conn, 70_002), refs(&["c"]));
+                let (_, _, pending) = processing_backlog(conn, 70_002)?;
+                assert_eq!(pending, 3, "b, a and c are held, not completed");
+                Ok::<_, CatalogError>(())
+            })
+            .expect("stitch queue");
+    }
+
+    #[test]
+    fn stitch_queue_on_sqlite() {
+        check_queue(&TestDb::sqlite());
+    }
+
+    #[test]
+    fn stitch_queue_on_postgres() {
+        if let Some(db) = TestDb::postgres() {
+            check_queue(&db);
+        }
+    }
 }

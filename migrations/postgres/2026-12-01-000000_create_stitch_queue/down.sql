@@ -1,0 +1,6 @@
+ALTER TABLE refresh_state ADD COLUMN next_stitch_at BIGINT;
+ALTER TABLE refresh_state ADD COLUMN next_stitch_ticket TEXT;
+UPDATE refresh_state r SET next_stitch_at = q.due_at, next_stitch_ticket = q.ticket
+FROM stitch_queue q WHERE q.entity_ref = r.entity_ref;
+CREATE INDEX refresh_state_next_stitch_at_idx ON refresh_state (next_stitch_at);
+DROP TABLE stitch_queue;
