@@ -163,13 +163,7 @@ async fn only_owners_may_delete_when_the_policy_says_so(db: TestDb) {
     .unwrap();
     let app = TestApp::spawn(db, config).await;
     for path in ["/org.yaml", "/a.yaml"] {
-        let (status, body) = app
-            .post(
-                "/api/catalog/locations",
-                &json!({"type": "url", "target": host.url(path)}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
+        app.register_url_location(&host.url(path)).await;
     }
     app.process().await;
     let (_, entity) = app

@@ -708,13 +708,7 @@ async fn a_registered_github_url_is_read_through_the_api(db: TestDb) {
     let target = blob("platform", "catalog/all.yaml");
 
     // The GitHub host needs no backend.reading.allow entry; other hosts still do.
-    let (status, created) = app
-        .post(
-            "/api/catalog/locations",
-            &json!({"type": "url", "target": target}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    app.register_url_location(&target).await;
     let (status, refused) = app
         .post(
             "/api/catalog/locations",
@@ -806,13 +800,7 @@ async fn a_registered_github_url_is_read_through_the_api(db: TestDb) {
 
     // A repository that does not exist is a NotFoundError on its Location.
     let missing = "https://github.com/acme/nope/blob/main/catalog-info.yaml";
-    let (status, _) = app
-        .post(
-            "/api/catalog/locations",
-            &json!({"type": "url", "target": missing}),
-        )
-        .await;
-    assert_eq!(status, 201);
+    app.register_url_location(missing).await;
     app.process().await;
     let errors = errors_of(&app, &location_ref(missing)).await;
     assert!(
@@ -822,13 +810,7 @@ async fn a_registered_github_url_is_read_through_the_api(db: TestDb) {
 
     // The Enterprise form: the same URL shape on the configured host, read through its API.
     let enterprise = "https://ghe.example.com/acme/svc/blob/main/catalog-info.yaml";
-    let (status, _) = app
-        .post(
-            "/api/catalog/locations",
-            &json!({"type": "url", "target": enterprise}),
-        )
-        .await;
-    assert_eq!(status, 201);
+    app.register_url_location(enterprise).await;
     app.process().await;
     let svc = entity(&app, "component", "svc").await.unwrap();
     assert_eq!(
@@ -965,13 +947,7 @@ async fn an_app_alone_discovers_and_reads_url_locations(db: TestDb) {
         "svc, lib, docs and platform (optional locations)"
     );
     let target = blob("platform", "catalog/all.yaml");
-    let (status, created) = app
-        .post(
-            "/api/catalog/locations",
-            &json!({"type": "url", "target": target}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    app.register_url_location(&target).await;
     app.process().await;
     assert_eq!(
         app.names_of_kind("component").await,
@@ -1016,13 +992,7 @@ async fn a_wrong_app_key_is_a_processing_error(db: TestDb) {
         "{refused:?}"
     );
     let target = blob("svc", "catalog-info.yaml");
-    let (status, _) = app
-        .post(
-            "/api/catalog/locations",
-            &json!({"type": "url", "target": target}),
-        )
-        .await;
-    assert_eq!(status, 201);
+    app.register_url_location(&target).await;
     app.process().await;
     let errors = errors_of(&app, &location_ref(&target)).await;
     assert!(

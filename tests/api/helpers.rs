@@ -101,6 +101,18 @@ impl TestApp {
         self.send(self.client.delete(self.url(path))).await.0
     }
 
+    /// Registers a `url` location over the API, which must answer 201; returns the body.
+    pub async fn register_url_location(&self, target: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/catalog/locations",
+                &serde_json::json!({"type": "url", "target": target}),
+            )
+            .await;
+        assert_eq!(status, 201, "registering {target}: {body}");
+        body
+    }
+
     /// Sends with the guest token; answers the status and the JSON body (or its text).
     pub async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
         let res = request.bearer_auth(&self.token).send().await.unwrap();

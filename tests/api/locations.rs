@@ -47,13 +47,7 @@ async fn registered_locations_ingest_update_and_go_away(db: TestDb) {
     assert_eq!(app.get("/api/catalog/locations").await.1, json!([]));
 
     // Registration answers at once; processing reads it.
-    let (status, created) = app
-        .post(
-            "/api/catalog/locations",
-            &json!({"type": "url", "target": target}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    let created = app.register_url_location(&target).await;
     assert_eq!(created["entities"], json!([]));
     let id = created["location"]["id"].as_str().unwrap().to_string();
     let (status, again) = app
@@ -228,13 +222,7 @@ async fn bad_input_is_refused_or_reported_and_loses_nothing_else(db: TestDb) {
     assert_eq!(status, 400, "{err}");
 
     // One broken file and one bad document do not stop the rest.
-    let (status, _) = app
-        .post(
-            "/api/catalog/locations",
-            &json!({"type": "url", "target": host.url("/all.yaml")}),
-        )
-        .await;
-    assert_eq!(status, 201);
+    app.register_url_location(&host.url("/all.yaml")).await;
     app.process().await;
     assert_eq!(
         app.names_of_kind("component").await,
@@ -407,13 +395,7 @@ async fn a_location_emitting_thousands_writes_them_in_chunks(db: TestDb) {
     let config = test_config(&db, vec![], host.allow());
     let app = TestApp::spawn(db, config).await;
     for path in ["/other.yaml", "/big/all.yaml"] {
-        let (status, body) = app
-            .post(
-                "/api/catalog/locations",
-                &json!({"type": "url", "target": host.url(path)}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
+        app.register_url_location(&host.url(path)).await;
         app.process().await;
     }
 
