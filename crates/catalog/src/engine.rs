@@ -606,7 +606,12 @@ fn write_simple_results(
             relations.push((claim.entity_id.as_str(), output.relations.as_slice()));
         }
     }
-    let affected = store::replace_relations_many(conn, &relations)?;
+    let first_results: std::collections::HashSet<&str> = results
+        .iter()
+        .filter(|(claim, _, _)| !claim.processed_before)
+        .map(|(claim, _, _)| claim.entity_id.as_str())
+        .collect();
+    let affected = store::replace_relations_many(conn, &relations, &first_results)?;
     store::request_stitches(conn, to_stitch, affected, now, others_due)
 }
 
