@@ -11,17 +11,34 @@ fn portico() -> Command {
     Command::new(env!("CARGO_BIN_EXE_portico"))
 }
 
-fn scratch(name: &str, content: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path
+/// A fresh directory under the system's temporary directory, removed when dropped.
+struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Writes a file into the directory; returns its path.
+    fn file(&self, name: &str, content: &str) -> std::path::PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[test]
 fn validate_accepts_good_files() {
-    let good = scratch(
+    let scratch = ScratchDir::new();
+    let good = scratch.file(
         "catalog-info.yaml",
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ok\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
     );
@@ -33,7 +50,8 @@ fn validate_accepts_good_files() {
 
 #[test]
 fn validate_names_file_document_and_field() {
-    let bad = scratch(
+    let scratch = ScratchDir::new();
+    let bad = scratch.file(
         "catalog-info.yaml",
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ok\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
     );
@@ -47,7 +65,8 @@ fn validate_names_file_document_and_field() {
 
 #[test]
 fn validate_reports_unparseable_yaml_and_missing_files() {
-    let broken = scratch("broken.yaml", "kind: [unclosed\n");
+    let scratch = ScratchDir::new();
+    let broken = scratch.file("broken.yaml", "kind: [unclosed\n");
     let out = portico()
         .arg("validate")
         .arg(&broken)
@@ -65,18 +84,15 @@ fn validate_reports_unparseable_yaml_and_missing_files() {
 
 #[test]
 fn migrate_creates_a_sqlite_database() {
-    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("m.db");
-    let config = dir.join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let scratch = ScratchDir::new();
+    let db = scratch.0.join("m.db");
+    let config = scratch.file(
+        "config.yaml",
+        &format!(
             "backend:\n  database:\n    client: better-sqlite3\n    connection: {}\n",
             db.display()
         ),
-    )
-    .unwrap();
+    );
     let out = portico()
         .arg("migrate")
         .arg("--config")
