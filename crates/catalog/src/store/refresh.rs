@@ -683,7 +683,12 @@ fn upsert_stitch_requests(
     due: StitchDue,
 ) -> CatalogResult<()> {
     let (first_due, on_conflict) = match (due, &conn) {
-        (StitchDue::Now, _) => (now, "excluded.due_at".to_string()),
+        (StitchDue::Now, DbConn::Sqlite(_)) => {
+            (now, "min(stitch_queue.due_at, excluded.due_at)".to_string())
+        }
+        (StitchDue::Now, DbConn::Postgres(_)) => {
+            (now, "LEAST(stitch_queue.due_at, excluded.due_at)".to_string())
+        }
         (StitchDue::Debounced { delay_ms, longest_ms }, DbConn::Sqlite(_)) => (
             now + delay_ms,
             format!(
@@ -712,10 +717,23 @@ fn upsert_stitch_requests(
             .push(order)
             .push(" ON CONFLICT (entity_ref) DO UPDATE SET due_at = ");
         query.push(&on_conflict).push(", ticket = excluded.ticket");
+        // A pending request that no worker holds is left as it is unless this one moves
+        // it by a second or more: whoever stitches it later reads the entity as it is then.
+        // Without this, each batch of a bulk ingest rewrote the queue row of every group
+        // and API its components touched.
+        query
+            .push(" WHERE stitch_queue.claimed_until IS NOT NULL OR abs((")
+            .push(&on_conflict)
+            .push(&format!(
+                ") - stitch_queue.due_at) >= {REQUEST_PRECISION_MS}"
+            ));
         query.execute(conn)?;
     }
     Ok(())
 }
+
+/// How far a request must move a pending, unclaimed stitch's due time to be written.
+const REQUEST_PRECISION_MS: i64 = 1_000;
 
 /// Makes every deferred stitch due now (processing has settled: nothing more will add to
 /// those entities' relations for now).
@@ -985,8 +1003,8 @@ mod stitch_queue_tests {
     use portico_test_support::TestDb;
 
     const DEBOUNCED: StitchDue = StitchDue::Debounced {
-        delay_ms: 1_000,
-        longest_ms: 2_500,
+        delay_ms: 10_000,
+        longest_ms: 25_000,
     };
 
     fn refs(names: &[&str]) -> Vec<String> {
@@ -1007,7 +1025,7 @@ mod stitch_queue_tests {
         test_db
             .db
             .write_blocking(|conn| {
-                let emitted: Vec<EmittedEntity> = refs(&["a", "b", "c"])
+                let emitted: Vec<EmittedEntity> = refs(&["a", "b", "c", "d"])
                     .into_iter()
                     .map(|r| {
                         EmittedEntity::new(
@@ -1043,35 +1061,41 @@ mod stitch_queue_tests {
                 );
 
                 // Debounced: due a delay after the latest request, bounded after the first.
-                request_stitch(conn, &refs(&["b"]), 100, DEBOUNCED)?;
-                assert!(claimed(conn, 1_099).is_empty());
                 request_stitch(conn, &refs(&["b"]), 1_000, DEBOUNCED)?;
+                assert!(claimed(conn, 10_999).is_empty());
+                request_stitch(conn, &refs(&["b"]), 10_000, DEBOUNCED)?;
                 assert!(
-                    claimed(conn, 1_999).is_empty(),
+                    claimed(conn, 19_999).is_empty(),
                     "a later request pushes it back"
                 );
-                request_stitch(conn, &refs(&["b"]), 1_900, DEBOUNCED)?;
+                request_stitch(conn, &refs(&["b"]), 19_500, DEBOUNCED)?;
+                assert!(claimed(conn, 25_999).is_empty());
                 assert_eq!(
-                    claimed(conn, 2_600),
+                    claimed(conn, 26_000),
                     refs(&["b"]),
                     "never past the longest delay"
                 );
-                assert!(claimed(conn, 62_599).is_empty(), "held until the timeout");
+                assert!(claimed(conn, 85_999).is_empty(), "held until the timeout");
                 assert_eq!(
-                    claimed(conn, 62_600),
+                    claimed(conn, 86_000),
                     refs(&["b"]),
                     "retried after the timeout"
                 );
 
                 // A request due now overrides a debounced one; release makes the rest due.
-                request_stitch(conn, &refs(&["c"]), 70_000, DEBOUNCED)?;
-                request_stitch(conn, &refs(&["a"]), 70_000, DEBOUNCED)?;
-                request_stitch(conn, &refs(&["a"]), 70_001, StitchDue::Now)?;
-                assert_eq!(claimed(conn, 70_001), refs(&["a"]));
-                assert_eq!(release_deferred_stitches(conn, 70_002)?, 1);
-                assert_eq!(claimed(conn, 70_002), refs(&["c"]));
-                let (_, _, pending) = processing_backlog(conn, 70_002)?;
-                assert_eq!(pending, 3, "b, a and c are held, not completed");
+                request_stitch(conn, &refs(&["c"]), 90_000, DEBOUNCED)?;
+                request_stitch(conn, &refs(&["a"]), 90_000, DEBOUNCED)?;
+                request_stitch(conn, &refs(&["a"]), 90_001, StitchDue::Now)?;
+                assert_eq!(claimed(conn, 90_001), refs(&["a"]));
+                assert_eq!(release_deferred_stitches(conn, 90_002)?, 1);
+                assert_eq!(claimed(conn, 90_002), refs(&["c"]));
+
+                // A pending request moved by less than a second is left as it is.
+                request_stitch(conn, &refs(&["d"]), 91_000, DEBOUNCED)?;
+                request_stitch(conn, &refs(&["d"]), 91_500, DEBOUNCED)?;
+                assert_eq!(claimed(conn, 101_000), refs(&["d"]));
+                let (_, _, pending) = processing_backlog(conn, 101_000)?;
+                assert_eq!(pending, 4, "a, b, c and d are held, not completed");
                 Ok::<_, CatalogError>(())
             })
             .expect("stitch queue");
