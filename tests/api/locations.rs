@@ -317,17 +317,9 @@ async fn the_same_entity_from_two_locations_is_a_conflict(db: TestDb) {
     host.put("/b.yaml", &component("shared", "team-b"));
     let config = test_config(&db, vec![], host.allow());
     let app = TestApp::spawn(db, config).await;
-    app.post(
-        "/api/catalog/locations",
-        &json!({"type": "url", "target": host.url("/a.yaml")}),
-    )
-    .await;
+    app.register_url_location(&host.url("/a.yaml")).await;
     app.process().await;
-    app.post(
-        "/api/catalog/locations",
-        &json!({"type": "url", "target": host.url("/b.yaml")}),
-    )
-    .await;
+    app.register_url_location(&host.url("/b.yaml")).await;
     app.process().await;
     let (_, shared) = app
         .get("/api/catalog/entities/by-name/component/default/shared")
