@@ -76,6 +76,9 @@ pub struct Engine {
     stitched_since_analyze: Arc<std::sync::atomic::AtomicUsize>,
     /// This tick's processing window, in milliseconds (see [`PROCESS_BEFORE_STITCH`]).
     process_window_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Whether this engine has debounced stitches since it last released them, so an idle
+    /// tick does not write to the queue for nothing.
+    deferred_stitches: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// After this many stitched entities, PostgreSQL's listing tables are vacuumed and analyzed:
@@ -104,6 +107,7 @@ impl Engine {
             wake: Arc::new(Notify::new()),
             stitched_since_analyze: Arc::default(),
             process_window_ms: Arc::new((PROCESS_BEFORE_STITCH.as_millis() as u64).into()),
+            deferred_stitches: Arc::default(),
         }
     }
 
@@ -221,7 +225,7 @@ impl Engine {
         self.process_window_ms
             .store(next_window.as_millis() as u64, Ordering::Relaxed);
         let processing_time = started.elapsed();
-        if !busy {
+        if !busy && self.deferred_stitches.swap(false, Ordering::Relaxed) {
             self.db
                 .write(|conn| store::release_deferred_stitches(conn, now_millis()))
                 .await?;
@@ -352,6 +356,8 @@ impl Engine {
         let count = claimed.len();
         // A full batch: more is due, so other entities' relation changes are debounced.
         let others_due = if count as i64 >= limit {
+            self.deferred_stitches
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             StitchDue::Debounced {
                 delay_ms: STITCH_DEBOUNCE.as_millis() as i64,
                 longest_ms: STITCH_DEBOUNCE_LONGEST.as_millis() as i64,

@@ -667,14 +667,6 @@ fn lock_stitch_requests(conn: &mut DbConn<'_>, sorted_refs: &[&String]) -> Catal
     Ok(())
 }
 
-/// `ORDER BY entity_ref` in the order Rust sorts strings (see [`lock_stitch_requests`]).
-fn order_bytewise(conn: &DbConn<'_>) -> &'static str {
-    match conn {
-        DbConn::Sqlite(_) => " ORDER BY entity_ref",
-        DbConn::Postgres(_) => " ORDER BY entity_ref COLLATE \"C\"",
-    }
-}
-
 /// Writes stitch requests of `refs` (sorted) that exist, each chunk with a fresh ticket.
 fn upsert_stitch_requests(
     conn: &mut DbConn<'_>,
@@ -682,23 +674,21 @@ fn upsert_stitch_requests(
     now: i64,
     due: StitchDue,
 ) -> CatalogResult<()> {
-    let (first_due, on_conflict) = match (due, &conn) {
-        (StitchDue::Now, DbConn::Sqlite(_)) => {
-            (now, "min(stitch_queue.due_at, excluded.due_at)".to_string())
-        }
-        (StitchDue::Now, DbConn::Postgres(_)) => {
-            (now, "LEAST(stitch_queue.due_at, excluded.due_at)".to_string())
-        }
-        (StitchDue::Debounced { delay_ms, longest_ms }, DbConn::Sqlite(_)) => (
+    // The backends' spellings of two-argument min and max, and of ordering refs the way
+    // Rust sorts them (see [`lock_stitch_requests`]).
+    let (least, greatest, order) = match conn {
+        DbConn::Sqlite(_) => ("min", "max", " ORDER BY entity_ref"),
+        DbConn::Postgres(_) => ("LEAST", "GREATEST", " ORDER BY entity_ref COLLATE \"C\""),
+    };
+    let (first_due, on_conflict) = match due {
+        StitchDue::Now => (now, format!("{least}(stitch_queue.due_at, excluded.due_at)")),
+        StitchDue::Debounced {
+            delay_ms,
+            longest_ms,
+        } => (
             now + delay_ms,
             format!(
-                "max(stitch_queue.due_at, min(excluded.due_at, stitch_queue.first_requested_at + {longest_ms}))"
-            ),
-        ),
-        (StitchDue::Debounced { delay_ms, longest_ms }, DbConn::Postgres(_)) => (
-            now + delay_ms,
-            format!(
-                "GREATEST(stitch_queue.due_at, LEAST(excluded.due_at, stitch_queue.first_requested_at + {longest_ms}))"
+                "{greatest}(stitch_queue.due_at, {least}(excluded.due_at, stitch_queue.first_requested_at + {longest_ms}))"
             ),
         ),
     };
@@ -711,7 +701,6 @@ fn upsert_stitch_requests(
         query
             .bind_text(&ticket)
             .push(" FROM refresh_state WHERE entity_ref IN ");
-        let order = order_bytewise(conn);
         query
             .bind_list(chunk)
             .push(order)
