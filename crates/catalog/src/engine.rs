@@ -146,7 +146,7 @@ impl Engine {
             emitted.push(EmittedEntity::new(entity_ref, &entity, location_key));
         }
         self.db
-            .write(move |conn| {
+            .write_batch(move |conn| {
                 let now = now_millis();
                 let source = ReferenceSource::Provider(&source_key);
                 let mut refs = Vec::new();
@@ -227,7 +227,7 @@ impl Engine {
         let processing_time = started.elapsed();
         if !busy && self.deferred_stitches.swap(false, Ordering::Relaxed) {
             self.db
-                .write(|conn| store::release_deferred_stitches(conn, now_millis()))
+                .write_batch(|conn| store::release_deferred_stitches(conn, now_millis()))
                 .await?;
         }
         let mut stitched = 0;
@@ -348,7 +348,7 @@ impl Engine {
         let interval = self.next_interval_ms();
         let claimed = self
             .db
-            .write(move |conn| store::claim_due_entities(conn, now_millis(), limit, interval))
+            .write_batch(move |conn| store::claim_due_entities(conn, now_millis(), limit, interval))
             .await?;
         if claimed.is_empty() {
             return Ok(0);
@@ -391,7 +391,7 @@ impl Engine {
         let strategy = self.settings.orphan_strategy;
         let processed_at = started.elapsed();
         self.db
-            .write(move |conn| {
+            .write_batch(move |conn| {
                 let now = now_millis();
                 // Results that only update the entity itself and its relations are written
                 // together; those that emit children (Locations) one by one, as they upsert
@@ -431,14 +431,14 @@ impl Engine {
         let limit = self.settings.batch_size;
         let claims = self
             .db
-            .write(move |conn| store::claim_stitches(conn, now_millis(), limit))
+            .write_batch(move |conn| store::claim_stitches(conn, now_millis(), limit))
             .await?;
         if claims.is_empty() {
             return Ok(0);
         }
         let count = claims.len();
         self.db
-            .write(move |conn| {
+            .write_batch(move |conn| {
                 let refs: Vec<String> = claims.iter().map(|c| c.entity_ref.clone()).collect();
                 let inputs = store::load_stitch_inputs(conn, &refs)?;
                 let ids: Vec<&str> = inputs.iter().map(|i| i.entity_id.as_str()).collect();
@@ -465,7 +465,7 @@ fn child_sink(db: Db, parent: String) -> ChildSink {
         let db = db.clone();
         let parent = parent.clone();
         Box::pin(async move {
-            let written = db.write(move |conn| {
+            let written = db.write_batch(move |conn| {
                 let source = ReferenceSource::Entity(&parent);
                 let outcomes =
                     store::upsert_emitted_entities(conn, source, &children, now_millis())?;
