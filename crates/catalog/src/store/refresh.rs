@@ -587,20 +587,18 @@ pub fn replace_relations_many(
     for chunk in replaced_ids.chunks(500) {
         with_conn!(conn, c => diesel::delete(rel::table.filter(rel::originating_entity_id.eq_any(chunk))).execute(*c))?;
     }
-    for chunk in new_rows.chunks(200) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|(id, (s, t, target))| {
-                (
-                    rel::originating_entity_id.eq(*id),
-                    rel::source_entity_ref.eq(s),
-                    rel::relation_type.eq(t),
-                    rel::target_entity_ref.eq(target),
-                )
-            })
-            .collect();
-        with_conn!(conn, c => diesel::insert_into(rel::table).values(&rows).execute(*c))?;
-    }
+    let rows: Vec<_> = new_rows
+        .iter()
+        .map(|(id, (s, t, target))| {
+            (
+                rel::originating_entity_id.eq(*id),
+                rel::source_entity_ref.eq(s),
+                rel::relation_type.eq(t),
+                rel::target_entity_ref.eq(target),
+            )
+        })
+        .collect();
+    portico_store::bulk_insert!(conn, rel::table, &rows, 200)?;
     Ok(affected.into_iter().collect())
 }
 

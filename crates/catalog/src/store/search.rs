@@ -128,21 +128,19 @@ pub fn write_final_entities(
             .set((fe::hash.eq(hash), fe::final_entity.eq(text), fe::last_updated_at.eq(now)))
             .execute(*c))?;
     }
-    for chunk in inserts.chunks(100) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|(id, entity_ref, hash, text)| {
-                (
-                    fe::entity_id.eq(id),
-                    fe::entity_ref.eq(entity_ref),
-                    fe::hash.eq(hash),
-                    fe::final_entity.eq(text),
-                    fe::last_updated_at.eq(now),
-                )
-            })
-            .collect();
-        with_conn!(conn, c => diesel::insert_into(fe::table).values(&rows).execute(*c))?;
-    }
+    let rows: Vec<_> = inserts
+        .iter()
+        .map(|(id, entity_ref, hash, text)| {
+            (
+                fe::entity_id.eq(id),
+                fe::entity_ref.eq(entity_ref),
+                fe::hash.eq(hash),
+                fe::final_entity.eq(text),
+                fe::last_updated_at.eq(now),
+            )
+        })
+        .collect();
+    portico_store::bulk_insert!(conn, fe::table, &rows, 100)?;
     let changed = search_rows.len();
     replace_search_rows(conn, search_rows)?;
     Ok(changed)
@@ -257,21 +255,19 @@ fn replace_search_rows(
     for chunk in stale_ids.chunks(CHUNK) {
         with_conn!(conn, c => diesel::delete(s::table.filter(s::id.eq_any(chunk))).execute(*c))?;
     }
-    for chunk in added.chunks(SEARCH_ROW_CHUNK) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|(index, sort_kind, r)| {
-                (
-                    s::entity_id.eq(&entities[*index].0),
-                    s::key.eq(&r.key),
-                    s::original_value.eq(r.original_value.as_deref()),
-                    s::value.eq(r.value.as_deref()),
-                    s::sort_kind.eq(*sort_kind),
-                )
-            })
-            .collect();
-        with_conn!(conn, c => diesel::insert_into(s::table).values(&rows).execute(*c))?;
-    }
+    let rows: Vec<_> = added
+        .iter()
+        .map(|(index, sort_kind, r)| {
+            (
+                s::entity_id.eq(&entities[*index].0),
+                s::key.eq(&r.key),
+                s::original_value.eq(r.original_value.as_deref()),
+                s::value.eq(r.value.as_deref()),
+                s::sort_kind.eq(*sort_kind),
+            )
+        })
+        .collect();
+    portico_store::bulk_insert!(conn, s::table, &rows, SEARCH_ROW_CHUNK)?;
     // One statement per chunk of values: a batch of entities changes the counts of a few
     // thousand values (every system, owner and group they point at), and a statement each
     // made these upserts the largest share of stitching's round trips to PostgreSQL.
