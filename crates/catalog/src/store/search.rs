@@ -291,3 +291,159 @@ fn replace_search_rows(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod write_tests {
+    //! Final entities and search rows written and read back on both backends: the bulk
+    //! paths (`COPY` on PostgreSQL) keep non-ASCII text and NULLs, and a rewrite touches only
+    //! the rows that changed.
+    use super::*;
+    use crate::error::CatalogError;
+    use portico_test_support::TestDb;
+    use serde_json::json;
+
+    type StoredRow = (String, Option<String>, Option<String>, Option<String>);
+
+    fn component(tags: &[&str]) -> serde_json::Value {
+        json!({
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Component",
+            "metadata": {
+                "name": "zurich",
+                "namespace": "default",
+                "uid": "0190a1b2-0000-7000-8000-000000000001",
+                "title": "Zürich Ünïcödé ✓ 東京",
+                "description": "x".repeat(300),
+                "tags": tags,
+            },
+            "spec": { "type": "service", "lifecycle": "production", "owner": "team-a", "system": null },
+        })
+    }
+
+    fn write(conn: &mut DbConn<'_>, entity: &serde_json::Value, replaces: bool) {
+        let write = FinalEntityWrite::new(
+            "e1".into(),
+            "component:default/zurich".into(),
+            entity,
+            format!("hash-{replaces}"),
+            replaces,
+        )
+        .expect("indexable");
+        assert_eq!(
+            write_final_entities(conn, vec![write], 1).expect("write"),
+            1
+        );
+    }
+
+    fn stored_rows(conn: &mut DbConn<'_>) -> Vec<StoredRow> {
+        let mut rows: Vec<StoredRow> = with_conn!(conn, c => s::table
+            .filter(s::entity_id.eq("e1"))
+            .select((s::key, s::original_value, s::value, s::sort_kind))
+            .load(*c))
+        .expect("read rows");
+        rows.sort();
+        rows
+    }
+
+    /// The rows `entity` should have: its search rows, the sort keys' carrying its kind.
+    fn expected_rows(entity: &serde_json::Value) -> Vec<StoredRow> {
+        let mut rows: Vec<StoredRow> = build_search_rows(entity)
+            .expect("rows")
+            .into_iter()
+            .map(|r| {
+                let kind = KIND_SORT_KEYS
+                    .contains(&r.key.as_str())
+                    .then(|| "component".to_string());
+                (r.key, r.original_value, r.value, kind)
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    fn check_round_trip(test_db: &TestDb) {
+        test_db
+            .db
+            .write_blocking(|conn| {
+                let first = component(&["java", "data"]);
+                write(conn, &first, false);
+                let rows = stored_rows(conn);
+                assert_eq!(rows, expected_rows(&first));
+                assert!(rows.contains(&(
+                    "metadata.title".into(),
+                    Some("Zürich Ünïcödé ✓ 東京".into()),
+                    Some("zürich ünïcödé ✓ 東京".into()),
+                    Some("component".into()),
+                )));
+                assert!(
+                    rows.contains(&("metadata.description".into(), None, None, None)),
+                    "a value over the length limit is stored without one"
+                );
+                assert!(rows.contains(&("spec.system".into(), None, None, None)));
+                let text = crate::store::final_entity_by_ref(conn, "component:default/zurich")?
+                    .expect("stored");
+                assert_eq!(serde_json::from_str::<serde_json::Value>(&text)?, first);
+
+                // One tag swapped: only its rows change, and the rest keep their ids.
+                let ids_before: Vec<i64> = with_conn!(conn, c => s::table
+                    .filter(s::entity_id.eq("e1"))
+                    .filter(s::key.eq("metadata.name"))
+                    .select(s::id)
+                    .load(*c))?;
+                let second = component(&["java", "rust"]);
+                write(conn, &second, true);
+                assert_eq!(stored_rows(conn), expected_rows(&second));
+                let ids_after: Vec<i64> = with_conn!(conn, c => s::table
+                    .filter(s::entity_id.eq("e1"))
+                    .filter(s::key.eq("metadata.name"))
+                    .select(s::id)
+                    .load(*c))?;
+                assert_eq!(ids_before, ids_after, "unchanged rows are left in place");
+
+                delete_final_entity(conn, "e1")?;
+                assert!(stored_rows(conn).is_empty());
+                Ok::<_, CatalogError>(())
+            })
+            .expect("round trip");
+    }
+
+    #[test]
+    fn final_entities_round_trip_on_sqlite() {
+        check_round_trip(&TestDb::sqlite());
+    }
+
+    #[test]
+    fn final_entities_round_trip_on_postgres() {
+        if let Some(db) = TestDb::postgres() {
+            check_round_trip(&db);
+        }
+    }
+
+    /// Batch transactions plan without sequential scans on PostgreSQL, and the setting ends
+    /// with the transaction: the pooled connection serves API reads next.
+    #[tokio::test]
+    async fn batch_planning_ends_with_its_transaction() {
+        let Some(test_db) = TestDb::postgres() else {
+            return;
+        };
+        let setting = |conn: &mut DbConn<'_>| -> CatalogResult<String> {
+            #[derive(QueryableByName)]
+            struct Setting {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                enable_seqscan: String,
+            }
+            let row: Setting =
+                with_conn!(conn, c => diesel::sql_query("SHOW enable_seqscan").get_result(*c))?;
+            Ok(row.enable_seqscan)
+        };
+        // Reads after batches, on the connections the batches returned to the pool.
+        for _ in 0..12 {
+            let inside = test_db.db.write_batch(setting).await.expect("batch");
+            assert_eq!(inside, "off");
+        }
+        for _ in 0..12 {
+            let after = test_db.db.read(setting).await.expect("read");
+            assert_eq!(after, "on");
+        }
+    }
+}
