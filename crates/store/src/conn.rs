@@ -203,7 +203,7 @@ impl Db {
     /// grown since it was last analyzed (autovacuum lags a bulk ingest by minutes), has no
     /// statistics to say that 500 keys match 500 rows, and PostgreSQL's default guess (half a
     /// percent of the table per key) makes a chunk match the whole table. Those scans read the
-    /// whole of each table once per chunk: 85 million rows over a 100,000-entity ingest.
+    /// whole of each table once per chunk: some 80 million rows over a 100,000-entity ingest.
     pub async fn write_batch<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
