@@ -311,6 +311,17 @@ async fn bad_input_is_refused_or_reported_and_loses_nothing_else(db: TestDb) {
 }
 on_both_backends!(bad_input_is_refused_or_reported_and_loses_nothing_else);
 
+/// `shared` (emitted by two locations) is still the first location's: owned by `team-a`.
+async fn assert_first_owner_keeps_shared(app: &TestApp) {
+    let (_, shared) = app
+        .get("/api/catalog/entities/by-name/component/default/shared")
+        .await;
+    assert_eq!(
+        shared["spec"]["owner"], "team-a",
+        "the first owner keeps it"
+    );
+}
+
 async fn the_same_entity_from_two_locations_is_a_conflict(db: TestDb) {
     let host = FileHost::start().await;
     host.put("/a.yaml", &component("shared", "team-a"));
@@ -321,13 +332,7 @@ async fn the_same_entity_from_two_locations_is_a_conflict(db: TestDb) {
     app.process().await;
     app.register_url_location(&host.url("/b.yaml")).await;
     app.process().await;
-    let (_, shared) = app
-        .get("/api/catalog/entities/by-name/component/default/shared")
-        .await;
-    assert_eq!(
-        shared["spec"]["owner"], "team-a",
-        "the first owner keeps it"
-    );
+    assert_first_owner_keeps_shared(&app).await;
     let name = portico_catalog::processing::generated_location_name("url", &host.url("/b.yaml"));
     let (_, loc) = app
         .get(&format!(
@@ -400,13 +405,7 @@ async fn a_location_emitting_thousands_writes_them_in_chunks(db: TestDb) {
         count_matching(&app, "metadata.annotations.backstage.io/orphan=true").await,
         0
     );
-    let (_, shared) = app
-        .get("/api/catalog/entities/by-name/component/default/shared")
-        .await;
-    assert_eq!(
-        shared["spec"]["owner"], "team-a",
-        "the first owner keeps it"
-    );
+    assert_first_owner_keeps_shared(&app).await;
     let (_, big) = app
         .get("/api/catalog/entities/by-name/location/default/big")
         .await;

@@ -256,25 +256,25 @@ impl SqlBuilder {
     where
         T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
     {
-        let rows = with_conn!(conn, c => self.bound(&**c).load::<T>(*c))?;
+        let rows = with_conn!(conn, c => self.bound().load::<T>(*c))?;
         Ok(rows)
     }
 
     /// Runs a statement that returns no rows; returns how many rows it changed.
     pub fn execute(&self, conn: &mut DbConn<'_>) -> CatalogResult<usize> {
-        Ok(with_conn!(conn, c => self.bound(&**c).execute(*c))?)
+        Ok(with_conn!(conn, c => self.bound().execute(*c))?)
     }
 
-    /// The statement with its values bound, for the backend of `_conn`.
-    fn bound<'a, C>(
-        &'a self,
-        _conn: &C,
-    ) -> diesel::query_builder::BoxedSqlQuery<'a, C::Backend, diesel::query_builder::SqlQuery>
+    /// The statement with its values bound, for backend `DB`.
+    fn bound<DB>(
+        &self,
+    ) -> diesel::query_builder::BoxedSqlQuery<'_, DB, diesel::query_builder::SqlQuery>
     where
-        C: diesel::Connection,
-        C::Backend: diesel::sql_types::HasSqlType<Text> + diesel::sql_types::HasSqlType<BigInt>,
-        String: diesel::serialize::ToSql<Text, C::Backend>,
-        i64: diesel::serialize::ToSql<BigInt, C::Backend>,
+        DB: diesel::backend::Backend
+            + diesel::sql_types::HasSqlType<Text>
+            + diesel::sql_types::HasSqlType<BigInt>,
+        String: diesel::serialize::ToSql<Text, DB>,
+        i64: diesel::serialize::ToSql<BigInt, DB>,
     {
         let mut q = diesel::sql_query(self.sql.clone()).into_boxed();
         for b in &self.binds {
