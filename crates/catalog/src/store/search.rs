@@ -149,7 +149,8 @@ pub fn write_final_entities(
 /// Entities per `IN (…)` list: well under both backends' bind-parameter limits.
 const CHUNK: usize = 500;
 
-/// Search rows per insert: five values each, well under both backends' limits.
+/// Search rows per multi-row insert on SQLite (PostgreSQL takes a batch by COPY): five values
+/// each, well under its parameter limit.
 const SEARCH_ROW_CHUNK: usize = 500;
 
 /// Removes a final entity with its search rows, keeping facet counts right.
