@@ -149,16 +149,8 @@ async fn toggle_value(b: &Browser, filter: &str, value: &str) {
 
 /// The values of a multi-value filter that are ticked.
 async fn ticked(b: &Browser, filter: &str) -> Vec<String> {
-    serde_json::from_value(
-        b.js(
-            &format!(
-                "return [...document.querySelectorAll('input[name={filter}]:checked')].map(i => i.value);"
-            ),
-            vec![],
-        )
-        .await,
-    )
-    .unwrap()
+    b.strings(&format!("input[name={filter}]:checked"), "e.value")
+        .await
 }
 
 pub(crate) async fn press(b: &Browser, key: Key) {
@@ -359,14 +351,9 @@ async fn filters_search_and_history(b: &Browser, app: &TestApp) {
     assert!(tagged > 0);
     wait_total(b, tagged).await;
     // Every row shown has one of the tags and one of the types.
-    let rows: Vec<String> = serde_json::from_value(
-        b.js(
-            "return [...document.querySelectorAll('[data-testid=catalog-table] tbody tr')].map(r => r.textContent);",
-            vec![],
-        )
-        .await,
-    )
-    .unwrap();
+    let rows: Vec<String> = b
+        .strings("[data-testid=catalog-table] tbody tr", "e.textContent")
+        .await;
     for row in &rows {
         assert!(
             (row.contains("typescript") || row.contains("go"))
@@ -530,14 +517,7 @@ async fn paging(b: &Browser, app: &TestApp) {
         ),
     )
     .await;
-    let names: Vec<String> = serde_json::from_value(
-        b.js(
-            "return [...document.querySelectorAll('[data-testid=catalog-table] tbody .entity-link')].map(a => a.dataset.name);",
-            vec![],
-        )
-        .await,
-    )
-    .unwrap();
+    let names = row_names(b).await;
     assert_eq!(names, page2);
     b.screenshot("catalog-page2-desktop").await;
 
@@ -577,14 +557,11 @@ async fn api_sorted_names(app: &TestApp, order_field: &str, offset: u64) -> Vec<
 }
 
 async fn row_names(b: &Browser) -> Vec<String> {
-    serde_json::from_value(
-        b.js(
-            "return [...document.querySelectorAll('[data-testid=catalog-table] tbody .entity-link')].map(a => a.dataset.name);",
-            vec![],
-        )
-        .await,
+    b.strings(
+        "[data-testid=catalog-table] tbody .entity-link",
+        "e.dataset.name",
     )
-    .unwrap()
+    .await
 }
 
 /// The `aria-sort` of each sortable column header, by its button's `data-sort`.
@@ -746,14 +723,9 @@ async fn entity_graph_group_and_user(b: &Browser, app: &TestApp) {
     );
     // The relations graph and lists.
     b.find("svg.graph__svg[data-layout=wide]").await;
-    let nodes: Vec<String> = serde_json::from_value(
-        b.js(
-            "return [...document.querySelectorAll('a.graph__node')].map(a => a.dataset.relation + ' ' + a.dataset.ref);",
-            vec![],
-        )
-        .await,
-    )
-    .unwrap();
+    let nodes: Vec<String> = b
+        .strings("a.graph__node", "e.dataset.relation + ' ' + e.dataset.ref")
+        .await;
     for expected in [
         "ownedBy group:default/group-1",
         "partOf system:default/system-1",
@@ -930,14 +902,7 @@ async fn owned_by_me(b: &Browser, app: &TestApp) {
     .await;
     assert!(mine >= 3, "{mine}");
     wait_total(b, mine).await;
-    let names: Vec<String> = serde_json::from_value(
-        b.js(
-            "return [...document.querySelectorAll('.entity-link')].map(a => a.dataset.name);",
-            vec![],
-        )
-        .await,
-    )
-    .unwrap();
+    let names: Vec<String> = b.strings(".entity-link", "e.dataset.name").await;
     for expected in ["example-website", "example-grpc-api", "examples"] {
         assert!(
             names.iter().any(|n| n == expected),
@@ -1113,14 +1078,9 @@ async fn register(b: &Browser, fixture: &Fixture) {
     )
     .await;
     wait_h1(b, "Registered through the browser").await;
-    let hrefs: Vec<String> = serde_json::from_value(
-        b.js(
-            "return [...document.querySelectorAll('.card a[target=_blank]')].map(a => a.textContent + ' ' + a.href);",
-            vec![],
-        )
-        .await,
-    )
-    .unwrap();
+    let hrefs: Vec<String> = b
+        .strings(".card a[target=_blank]", "e.textContent + ' ' + e.href")
+        .await;
     for expected in [
         "View source (opens in a new tab) https://code.example.com/team-web/view".to_string(),
         "Edit metadata (opens in a new tab) https://code.example.com/team-web/edit".to_string(),

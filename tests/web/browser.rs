@@ -269,6 +269,16 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
+    /// `map` (a JavaScript expression of `e`) for every element `selector` matches, in
+    /// document order.
+    pub async fn strings(&self, selector: &str, map: &str) -> Vec<String> {
+        let script =
+            format!("return [...document.querySelectorAll(arguments[0])].map(e => {map});");
+        let value = self.js(&script, vec![Value::from(selector)]).await;
+        serde_json::from_value(value)
+            .unwrap_or_else(|e| panic!("{script} returned more than strings: {e}"))
+    }
+
     pub async fn path_and_query(&self) -> String {
         let url = self.client.current_url().await.expect("current url");
         match url.query() {
