@@ -13,6 +13,28 @@ use portico_store::{
     create_scratch_database, drop_scratch_database, run_migrations, Db, DbTarget, StoreError,
 };
 
+/// Defines a module `$name` of two tests, `sqlite` and `postgres`, that each run the
+/// synchronous check `$check(&TestDb)` of the enclosing module on a fresh database of that
+/// backend (the PostgreSQL one skips as [`TestDb::postgres`] does).
+#[macro_export]
+macro_rules! test_on_both_backends {
+    ($name:ident, $check:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$check(&$crate::TestDb::sqlite());
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(db) = $crate::TestDb::postgres() {
+                    super::$check(&db);
+                }
+            }
+        }
+    };
+}
+
 /// Where the harness finds a PostgreSQL server it may create databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("PORTICO_TEST_POSTGRES_URL")

@@ -1196,15 +1196,5 @@ mod planner_tests {
             .expect("queries");
     }
 
-    #[test]
-    fn every_plan_lists_the_same_pages_on_sqlite() {
-        check_all_plans(&TestDb::sqlite());
-    }
-
-    #[test]
-    fn every_plan_lists_the_same_pages_on_postgres() {
-        if let Some(db) = TestDb::postgres() {
-            check_all_plans(&db);
-        }
-    }
+    portico_test_support::test_on_both_backends!(every_plan_lists_the_same_pages, check_all_plans);
 }

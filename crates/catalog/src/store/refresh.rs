@@ -1088,15 +1088,5 @@ mod stitch_queue_tests {
             .expect("stitch queue");
     }
 
-    #[test]
-    fn stitch_queue_on_sqlite() {
-        check_queue(&TestDb::sqlite());
-    }
-
-    #[test]
-    fn stitch_queue_on_postgres() {
-        if let Some(db) = TestDb::postgres() {
-            check_queue(&db);
-        }
-    }
+    portico_test_support::test_on_both_backends!(stitch_queue, check_queue);
 }

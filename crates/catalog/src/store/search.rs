@@ -408,17 +408,7 @@ mod write_tests {
             .expect("round trip");
     }
 
-    #[test]
-    fn final_entities_round_trip_on_sqlite() {
-        check_round_trip(&TestDb::sqlite());
-    }
-
-    #[test]
-    fn final_entities_round_trip_on_postgres() {
-        if let Some(db) = TestDb::postgres() {
-            check_round_trip(&db);
-        }
-    }
+    portico_test_support::test_on_both_backends!(final_entities_round_trip, check_round_trip);
 
     /// Batch transactions plan without sequential scans on PostgreSQL, and the setting ends
     /// with the transaction: the pooled connection serves API reads next.
